@@ -1,0 +1,186 @@
+"""The device's lifecycle: one transition table, one guarded service, one history.
+
+Apps add guards for the states they own (the refurbishers' sanitisation guard on `ready` and
+`in_transit`, the relais' sale guard on `sold`) with `register_guard`, from their AppConfig.ready(),
+so the kernel never imports them."""
+
+from collections import defaultdict
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .enums import DeviceState as S
+from .models import Device, DeviceEvent
+
+TRANSITIONS: dict[str, set[str]] = {
+    S.EXPECTED: {S.COLLECTED, S.RECEIVED, S.LOST},
+    S.COLLECTED: {S.RECEIVED, S.LOST},
+    S.RECEIVED: {S.AUDITED, S.PARTS, S.DEEE, S.LOST},
+    S.AUDITED: {S.SANITISED, S.READY, S.PARTS, S.DEEE, S.LOST},
+    S.SANITISED: {S.READY, S.AUDITED, S.PARTS, S.DEEE, S.LOST},
+    S.READY: {S.IN_TRANSIT, S.AUDITED, S.PARTS, S.DEEE, S.LOST},
+    S.IN_TRANSIT: {S.IN_STOCK, S.RECEIVED, S.LOST},
+    S.IN_STOCK: {S.SOLD, S.LENT, S.GIVEN, S.RETURNED, S.LOST},
+    S.LENT: {S.IN_STOCK, S.RETURNED, S.LOST},
+    S.SOLD: {S.RETURNED},
+    S.GIVEN: {S.RETURNED},
+    S.RETURNED: {S.RECEIVED},
+    S.PARTS: set(),
+    S.DEEE: set(),
+    S.LOST: set(),
+}
+INITIAL_STATES = {S.EXPECTED, S.RECEIVED}
+TERMINAL_STATES = {state for state, targets in TRANSITIONS.items() if not targets}
+# States in which the device is at a refurbisher's workshop.
+WORKSHOP_STATES = {S.RECEIVED, S.AUDITED, S.SANITISED, S.READY}
+DISTRIBUTED_STATES = {S.SOLD, S.LENT, S.GIVEN}
+
+
+class TransitionError(Exception):
+    """A forbidden or refused transition. Its message is meant for the user, in French."""
+
+    def __init__(self, message, code="invalid_transition"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class TransitionForbidden(TransitionError):
+    def __init__(self, message):
+        super().__init__(message, code="forbidden")
+
+
+_guards = defaultdict(list)
+
+
+def register_guard(to_state, guard):
+    """`guard(device, to_state, **context)` raises TransitionError to refuse the transition. The
+    context holds `actor`, `holder`, `check_permission` (False on trusted internal paths such as the
+    demo) and whatever the caller passed to device_transition."""
+    if guard not in _guards[to_state]:
+        _guards[to_state].append(guard)
+
+
+def allowed_targets(state):
+    return TRANSITIONS.get(state, set())
+
+
+def check_guards(device, to_state, **context):
+    for guard in _guards.get(to_state, ()):
+        guard(device, to_state, **context)
+
+
+def _label(state):
+    return S(state).label if state in S.values else state
+
+
+def device_create(*, actor, organisation, state, holder, note="", cause=None, at=None, **fields):
+    """Create a traced device in an initial state, with its first history row."""
+    if state not in INITIAL_STATES:
+        raise TransitionError(_("Un appareil ne peut être créé qu'à l'état « annoncé » ou « réceptionné »."))
+    now = at or timezone.now()
+    device = Device(state=state, holder=holder, state_changed_at=now, created_at=now, **fields)
+    device.full_clean(exclude=["donation_line"] if device.donation_line_id is None else None)
+    with transaction.atomic():
+        device.save()
+        _log(device, "", state, actor=actor, organisation=organisation, note=note, cause=cause, at=now)
+    return device
+
+
+def device_transition(
+    *,
+    device,
+    to_state,
+    actor=None,
+    organisation=None,
+    note="",
+    holder=None,
+    cause=None,
+    check_permission=True,
+    at=None,
+    **guard_context,
+):
+    """Move a device to `to_state`, atomically: lock the row, check the table, the actor's right and
+    the guards, save, and append a history row. Returns the locked, updated device."""
+    from .permissions import can_transition, is_coordinator
+
+    with transaction.atomic():
+        locked = Device.objects.select_for_update().select_related("holder", "category").get(pk=device.pk)
+        from_state = locked.state
+        if to_state not in allowed_targets(from_state):
+            raise TransitionError(
+                _("Transition impossible : un appareil « %(from)s » ne peut pas passer à « %(to)s ».")
+                % {"from": _label(from_state), "to": _label(to_state)}
+            )
+        if check_permission:
+            if actor is None or not can_transition(actor, locked, to_state):
+                raise TransitionForbidden(
+                    _("Vous n'avez pas le droit de faire passer cet appareil à « %(to)s ».")
+                    % {"to": _label(to_state)}
+                )
+            if is_coordinator(actor) and locked.holder_id not in _actor_org_ids(actor) and not note.strip():
+                raise TransitionError(
+                    _("En tant que coordination, indiquez la raison de ce changement."), code="note_required"
+                )
+        check_guards(
+            locked, to_state, actor=actor, holder=holder, check_permission=check_permission, **guard_context
+        )
+        now = at or timezone.now()
+        locked.state = to_state
+        locked.state_changed_at = now
+        if holder is not None:
+            locked.holder = holder
+        locked.save(update_fields=["state", "state_changed_at", "holder"])
+        _log(
+            locked,
+            from_state,
+            to_state,
+            actor=actor,
+            organisation=organisation,
+            note=note,
+            cause=cause,
+            at=now,
+        )
+    device.state, device.state_changed_at, device.holder = (
+        locked.state,
+        locked.state_changed_at,
+        locked.holder,
+    )
+    return locked
+
+
+def _actor_org_ids(actor):
+    from .permissions import organisation_ids
+
+    return organisation_ids(actor)
+
+
+def _log(device, from_state, to_state, *, actor, organisation, note, cause, at):
+    cause_fields = {}
+    if cause is not None:
+        cause_fields = {"cause_type": ContentType.objects.get_for_model(cause), "cause_id": cause.pk}
+    if organisation is None and actor is not None:
+        organisation = _default_organisation(actor, device)
+    return DeviceEvent.objects.create(
+        device=device,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        organisation=organisation,
+        holder_id=device.holder_id,
+        note=note,
+        at=at,
+        **cause_fields,
+    )
+
+
+def _default_organisation(actor, device):
+    from .permissions import memberships
+
+    own = memberships(actor)
+    for membership in own:
+        if membership.organisation_id == device.holder_id:
+            return membership.organisation
+    return own[0].organisation if own else None
