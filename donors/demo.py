@@ -415,6 +415,7 @@ class _Builder:
             title=f"Fiche de réception du don {donation.reference}",
             owner=donation.donor_organisation,
             requested_by=self.workshop_users[workshop.pk],
+            donation=donation,
         )
 
     def refused_and_cancelled(self):

@@ -15,7 +15,9 @@ from .reference import reuse_target
 def donation_documents(donation):
     """Issued documents the donor may read: the reception sheet (and anything else about the donation
     or its reception), and the documents about its devices addressed to this donor."""
-    subjects = Q(subject_type=ContentType.objects.get_for_model(Donation), subject_id=donation.pk)
+    subjects = Q(donation=donation) | Q(
+        subject_type=ContentType.objects.get_for_model(Donation), subject_id=donation.pk
+    )
     reception = Reception.objects.filter(donation=donation).only("pk").first()
     if reception is not None:
         subjects |= Q(subject_type=ContentType.objects.get_for_model(Reception), subject_id=reception.pk)

@@ -957,6 +957,7 @@ def donation_receive(*, donation, actor, site, lines, extra_lines=(), weight_kg=
         # their tracking page, linked from the reception email below.
         recipient_email="" if donation.is_individual or notifications.is_muted() else donation.contact_email,
         requested_by=actor,
+        donation=donation,
     )
     notifications.send(
         "received",

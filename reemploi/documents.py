@@ -113,9 +113,21 @@ def sha256_of(data: bytes) -> str:
 
 
 def document_request(
-    *, kind, subject, title, owner=None, recipient_email="", requested_by=None, params=None, supersedes=None
+    *,
+    kind,
+    subject,
+    title,
+    owner=None,
+    recipient_email="",
+    requested_by=None,
+    params=None,
+    supersedes=None,
+    donation=None,
 ):
-    """Record a document to issue and enqueue its generation once the transaction commits."""
+    """Record a document to issue and enqueue its generation once the transaction commits.
+
+    `donation` (a donors.Donation) files the document under that donation: its donor finds it on the
+    tracking page and in their space, whatever the document's subject is."""
     from .tasks import generate_document
 
     get_kind(kind)
@@ -129,6 +141,7 @@ def document_request(
         requested_by=requested_by,
         params=params or {},
         supersedes=supersedes,
+        donation=donation,
     )
     enqueue_on_commit(generate_document, document.pk)
     return document
@@ -149,6 +162,7 @@ def document_reissue(*, document, requested_by=None):
         requested_by=requested_by,
         params=document.params,
         supersedes=document,
+        donation=document.donation,
     )
 
 

@@ -513,6 +513,15 @@ class Document(models.Model):
         help_text=_("L'organisation destinataire, qui voit le document dans son espace."),
     )
     recipient_email = models.EmailField(_("envoyé à"), blank=True)
+    donation = models.ForeignKey(
+        "donors.Donation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+        verbose_name=_("don"),
+        help_text=_("Le don dont parle le document : son donateur le retrouve sur sa page de suivi."),
+    )
     params = models.JSONField(_("paramètres"), default=dict, blank=True)
     public_facts = models.JSONField(
         _("faits publics"),
