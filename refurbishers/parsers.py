@@ -47,8 +47,10 @@ def _load_json(data, what):
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise MalformedReport(
-            _("Le fichier n'est pas un JSON valide (ligne %(line)d, colonne %(column)d : %(message)s).")
-            % {"line": error.lineno, "column": error.colno, "message": error.msg}
+            _(
+                "Le fichier n'est pas un JSON valide (erreur ligne %(line)d, colonne %(column)d) : est-il complet ?"
+            )
+            % {"line": error.lineno, "column": error.colno}
         ) from None
 
 
