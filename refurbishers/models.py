@@ -436,12 +436,6 @@ class Sanitisation(ImmutableMixin, models.Model):
                     "Un support n'est déclaré effacé qu'après une vérification réussie."
                 ),
             ),
-            models.CheckConstraint(
-                condition=~Q(verification_method=VerificationMethod.NONE)
-                | ~Q(verification_result=VerificationResult.PASSED),
-                name="passed_verification_has_a_method",
-                violation_error_message=_("Une vérification réussie suppose une méthode de vérification."),
-            ),
         ]
 
     def __str__(self):
