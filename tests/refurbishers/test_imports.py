@@ -70,7 +70,7 @@ def nothing_saved():
 @needs_lshw
 def test_real_lshw_report_gives_the_machine_and_its_internal_disk_only():
     machine = parsers.parse_lshw(lshw("hp_probook_450.json"))
-    assert (machine.brand, machine.model_name, machine.serial) == ("HP", "HP ProBook 450 G2", "CND4286ZJ2")
+    assert (machine.brand, machine.model_name, machine.serial) == ("HP", "ProBook 450 G2", "CND4286ZJ2")
     assert machine.cpu_model == "Intel(R) Core(TM) i5-4210U CPU @ 1.70GHz" and machine.cpu_cores == 2
     assert machine.ram_bytes == 8 * 1024**3 and str(machine.ram_gb) == "8.0"
     assert [
@@ -118,7 +118,7 @@ def test_lshw_import_records_audit_media_and_evidence(refurbisher, refurbisher_o
     with evidence.file.open("rb") as handle:
         assert handle.read() == lshw("hp_probook_450.json")
     device.refresh_from_db()
-    assert (device.brand, device.model, device.state) == ("HP", "HP ProBook 450 G2", S.RECEIVED)
+    assert (device.brand, device.model, device.state) == ("HP", "ProBook 450 G2", S.RECEIVED)
 
 
 @needs_lshw
