@@ -10,6 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from reemploi.enums import DeviceState as S
+from reemploi.models import Device
 from refurbishers import imports, parsers
 from refurbishers.enums import ImportStatus, SanitisationLevel, SanitisationOutcome, SanitisationTechnique
 from refurbishers.models import Audit, Evidence, ImportJob, NoStorageDeclaration, Sanitisation, StorageMedium
@@ -687,6 +688,32 @@ def test_csv_import_runs_in_chunks_reports_progress_and_resumes(refurbisher, ref
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)  # as if a worker died at the end
     imports.csv_import_process(job.pk)
     assert Audit.objects.count() == 5  # nothing imported twice
+
+
+def test_csv_chunk_keeps_its_good_rows_when_a_device_moved_meanwhile(
+    refurbisher, refurbisher_org, monkeypatch
+):
+    """The chunk is checked, then saved in bulk; a device moved by someone else in between makes the
+    bulk save fail: the rows are then saved one by one, and only that device's row is refused."""
+    still = DeviceFactory(holder=refurbisher_org, serial_number="STILL-1", state=S.RECEIVED)
+    moved = DeviceFactory(holder=refurbisher_org, serial_number="MOVED-1", state=S.RECEIVED)
+    checked = imports._csv_devices
+
+    def devices_then_a_concurrent_move(organisation, identifiers):
+        found = checked(organisation, identifiers)
+        Device.objects.filter(pk=moved.pk).update(state=S.PARTS)
+        return found
+
+    monkeypatch.setattr(imports, "_csv_devices", devices_then_a_concurrent_move)
+    job = run("csv", refurbisher_org, refurbisher, csv_file(complete("STILL-1"), complete("MOVED-1")))
+    job.refresh_from_db()
+    assert (job.saved, job.rejected, job.status) == (1, 1, ImportStatus.DONE)
+    assert "ligne 3" in {error["row"] for error in job.errors}
+    still.refresh_from_db()
+    moved.refresh_from_db()
+    assert (still.state, moved.state) == (S.AUDITED, S.PARTS)
+    assert not Audit.objects.filter(device=moved).exists()  # nothing half-saved for the refused row
+    assert not StorageMedium.objects.filter(device=moved).exists()
 
 
 def test_csv_import_that_crashes_says_so(refurbisher, refurbisher_org, monkeypatch):
