@@ -38,7 +38,11 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_state"].choices = [(t, DeviceState(t).label) for t in targets]
+        # No state preselected: a click on « Enregistrer » must not move a device by accident.
+        order = list(DeviceState.values)
+        self.fields["to_state"].choices = [("", _("— Choisissez —"))] + [
+            (t, DeviceState(t).label) for t in sorted(targets, key=order.index)
+        ]
 
 
 class DocumentCheckForm(forms.Form):

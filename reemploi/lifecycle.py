@@ -104,29 +104,10 @@ def device_transition(
 ):
     """Move a device to `to_state`, atomically: lock the row, check the table, the actor's right and
     the guards, save, and append a history row. Returns the locked, updated device."""
-    from .permissions import can_transition, is_coordinator
-
     with transaction.atomic():
         locked = Device.objects.select_for_update().select_related("holder", "category").get(pk=device.pk)
         from_state = locked.state
-        if to_state not in allowed_targets(from_state):
-            raise TransitionError(
-                _("Transition impossible : un appareil « %(from)s » ne peut pas passer à « %(to)s ».")
-                % {"from": _label(from_state), "to": _label(to_state)}
-            )
-        if check_permission:
-            if actor is None or not can_transition(actor, locked, to_state):
-                raise TransitionForbidden(
-                    _("Vous n'avez pas le droit de faire passer cet appareil à « %(to)s ».")
-                    % {"to": _label(to_state)}
-                )
-            if is_coordinator(actor) and locked.holder_id not in _actor_org_ids(actor) and not note.strip():
-                raise TransitionError(
-                    _("En tant que coordination, indiquez la raison de ce changement."), code="note_required"
-                )
-        check_guards(
-            locked, to_state, actor=actor, holder=holder, check_permission=check_permission, **guard_context
-        )
+        _check(locked, to_state, actor, note, holder, check_permission, guard_context)
         now = at or timezone.now()
         locked.state = to_state
         locked.state_changed_at = now
@@ -151,6 +132,56 @@ def device_transition(
     return locked
 
 
+def devices_transition(*, moves, to_state, actor, organisation=None, note="", check_permission=True):
+    """`device_transition` for many devices at once (imports): `moves` is a list of (device, cause).
+    The same checks run on each locked row, then one UPDATE and one INSERT of history rows; the first
+    refused device raises TransitionError and nothing moves. Holders do not change."""
+    if not moves:
+        return
+    with transaction.atomic():
+        locked = {
+            device.pk: device
+            for device in Device.objects.select_for_update()
+            .select_related("holder", "category")
+            .filter(pk__in=[device.pk for device, _cause in moves])
+            .order_by("pk")
+        }
+        now = timezone.now()
+        events = []
+        for device, cause in moves:
+            current = locked[device.pk]
+            _check(current, to_state, actor, note, None, check_permission, {})
+            events.append(_event(current, current.state, to_state, actor, organisation, note, cause, now))
+        Device.objects.filter(pk__in=locked).update(state=to_state, state_changed_at=now)
+        DeviceEvent.objects.bulk_create(events)
+    for device, _cause in moves:
+        device.state, device.state_changed_at = to_state, now
+
+
+def _check(locked, to_state, actor, note, holder, check_permission, guard_context):
+    from .permissions import can_transition, is_coordinator
+
+    from_state = locked.state
+    if to_state not in allowed_targets(from_state):
+        raise TransitionError(
+            _("Transition impossible : un appareil « %(from)s » ne peut pas passer à « %(to)s ».")
+            % {"from": _label(from_state), "to": _label(to_state)}
+        )
+    if check_permission:
+        if actor is None or not can_transition(actor, locked, to_state):
+            raise TransitionForbidden(
+                _("Vous n'avez pas le droit de faire passer cet appareil à « %(to)s ».")
+                % {"to": _label(to_state)}
+            )
+        if is_coordinator(actor) and locked.holder_id not in _actor_org_ids(actor) and not note.strip():
+            raise TransitionError(
+                _("En tant que coordination, indiquez la raison de ce changement."), code="note_required"
+            )
+    check_guards(
+        locked, to_state, actor=actor, holder=holder, check_permission=check_permission, **guard_context
+    )
+
+
 def _actor_org_ids(actor):
     from .permissions import organisation_ids
 
@@ -158,12 +189,18 @@ def _actor_org_ids(actor):
 
 
 def _log(device, from_state, to_state, *, actor, organisation, note, cause, at):
+    event = _event(device, from_state, to_state, actor, organisation, note, cause, at)
+    event.save()
+    return event
+
+
+def _event(device, from_state, to_state, actor, organisation, note, cause, at):
     cause_fields = {}
     if cause is not None:
         cause_fields = {"cause_type": ContentType.objects.get_for_model(cause), "cause_id": cause.pk}
     if organisation is None and actor is not None:
         organisation = _default_organisation(actor, device)
-    return DeviceEvent.objects.create(
+    return DeviceEvent(
         device=device,
         from_state=from_state,
         to_state=to_state,

@@ -377,6 +377,8 @@ class Device(models.Model):
         verbose_name = _("appareil")
         indexes = [
             models.Index(fields=["holder", "state", "-state_changed_at"]),
+            # A holder's devices, latest first, whatever their state (the workshop queue's « Tous »).
+            models.Index(fields=["holder", "-state_changed_at", "-id"], name="device_holder_recent_idx"),
             models.Index(fields=["category", "state"]),
         ]
         constraints = [

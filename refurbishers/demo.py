@@ -241,10 +241,9 @@ def ensure_grading(network, device, at):
     Device.objects.filter(pk=device.pk).update(price=price)
 
 
-def ensure_shipment_line(network, device, relais, at):
+def ensure_shipment_line(network, device, workshop, relais, at):
     if ShipmentLine.objects.filter(device=device).exists():
         return
-    workshop = device.holder
     shipment = Shipment.objects.filter(
         refurbisher=workshop, relais=relais, status=ShipmentStatus.DRAFT, notes__startswith="Navette"
     ).first()
@@ -280,8 +279,12 @@ def build(network):
         if device.state in PAST_READY and S.READY in reached:
             ensure_grading(network, device, reached[S.READY].at - timedelta(minutes=30))
         if device.state in PAST_SHIPPED and S.IN_TRANSIT in reached:
-            relais = reached[S.IN_TRANSIT].holder
-            ensure_shipment_line(network, device, relais, reached[S.IN_TRANSIT].at - timedelta(minutes=20))
+            # The device's holder is now the relais: the workshop is who held it when it was ready.
+            departure = reached[S.IN_TRANSIT]
+            workshop = reached[S.READY].holder if S.READY in reached else departure.organisation
+            ensure_shipment_line(
+                network, device, workshop, departure.holder, departure.at - timedelta(minutes=20)
+            )
     _finish_shipments(network, events)
     _deee_lot(network, [d for d in devices if d.state == S.DEEE], events)
     _parts(network, [d for d in devices if d.state == S.PARTS], events)

@@ -36,7 +36,7 @@ class SanitisationLevel(models.TextChoices):
     """NIST SP 800-88's levels. Destroy is recorded as a Destruction (with its ISO/IEC 21964 level)."""
 
     CLEAR = "clear", _("Clear (effacement logique)")
-    PURGE = "purge", _("Purge (purge)")
+    PURGE = "purge", _("Purge (micrologiciel, cryptographie, démagnétisation)")
 
 
 class SanitisationTechnique(models.TextChoices):

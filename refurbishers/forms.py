@@ -30,6 +30,22 @@ WORKSHOP_STATE_FILTERS = [
 ]
 
 
+BLANK = "---------"
+
+
+class ChoosePrompt:
+    """Lists open on « — Choisissez — » rather than Django's row of dashes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                if field.empty_label == BLANK:
+                    field.empty_label = _("— Choisissez —")
+            elif isinstance(field, forms.ChoiceField) and field.choices and field.choices[0] == ("", BLANK):
+                field.choices = [("", _("— Choisissez —")), *field.choices[1:]]
+
+
 class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -87,7 +103,7 @@ class CapacityField(forms.DecimalField):
         super().__init__(**kwargs)
 
 
-class MediumForm(forms.ModelForm):
+class MediumForm(ChoosePrompt, forms.ModelForm):
     capacity_gb = CapacityField(required=False)
 
     class Meta:
@@ -110,7 +126,7 @@ class MediumForm(forms.ModelForm):
         return data
 
 
-class AuditForm(forms.ModelForm):
+class AuditForm(ChoosePrompt, forms.ModelForm):
     """The diagnostic, with the device's main storage medium or the declaration that it has none."""
 
     storage_kind = forms.ChoiceField(
@@ -213,7 +229,7 @@ class AuditForm(forms.ModelForm):
         }, ""
 
 
-class SanitisationForm(forms.ModelForm):
+class SanitisationForm(ChoosePrompt, forms.ModelForm):
     class Meta:
         model = Sanitisation
         fields = [
@@ -248,7 +264,7 @@ class SanitisationForm(forms.ModelForm):
         return cleaned
 
 
-class DestructionForm(forms.ModelForm):
+class DestructionForm(ChoosePrompt, forms.ModelForm):
     class Meta:
         model = Destruction
         fields = [
@@ -286,7 +302,7 @@ class NoStorageForm(forms.Form):
     )
 
 
-class ReadyForm(forms.Form):
+class ReadyForm(ChoosePrompt, forms.Form):
     cosmetic_grade = forms.ChoiceField(label=_("Grade esthétique"), choices=CosmeticGrade.choices)
     functional_grade = forms.ChoiceField(label=_("État fonctionnel"), choices=FunctionalGrade.choices)
     battery_health_pct = forms.IntegerField(
@@ -344,7 +360,7 @@ class RepairForm(forms.Form):
             self.fields["stock_parts"].queryset = parts
 
 
-class BoughtPartForm(forms.Form):
+class BoughtPartForm(ChoosePrompt, forms.Form):
     description = forms.CharField(label=_("Pièce achetée"), max_length=200, required=False)
     quantity = forms.IntegerField(label=_("Quantité"), min_value=1, max_value=1000, initial=1, required=False)
     unit_cost = forms.DecimalField(
@@ -361,7 +377,7 @@ class BoughtPartForm(forms.Form):
 BoughtPartFormSet = forms.formset_factory(BoughtPartForm, extra=2, max_num=10)
 
 
-class ComponentForm(forms.Form):
+class ComponentForm(ChoosePrompt, forms.Form):
     kind = forms.ChoiceField(
         label=_("Type"),
         choices=[("", "—")] + [c for c in PartKind.choices if c[0] != PartKind.STORAGE],
@@ -384,7 +400,7 @@ class HarvestForm(forms.Form):
     note = forms.CharField(label=_("Pourquoi démonter cet appareil"), max_length=500)
 
 
-class PartForm(forms.ModelForm):
+class PartForm(ChoosePrompt, forms.ModelForm):
     origin = forms.ChoiceField(
         label=_("Provenance"), choices=[c for c in PartOrigin.choices if c[0] != PartOrigin.HARVESTED]
     )
@@ -450,7 +466,7 @@ class ImportForm(forms.Form):
             del self.fields["workshop"]
 
 
-class WasteLotForm(forms.ModelForm):
+class WasteLotForm(ChoosePrompt, forms.ModelForm):
     destination_siret = forms.CharField(
         label=_("SIRET de l'opérateur"), max_length=20, help_text=_("14 chiffres, espaces acceptés.")
     )
@@ -493,7 +509,7 @@ class WasteLotForm(forms.ModelForm):
         return value
 
 
-class HandOverForm(forms.Form):
+class HandOverForm(ChoosePrompt, forms.Form):
     handover_date = forms.DateField(label=_("Date de remise"), widget=DateInput)
     bsdd_number = forms.CharField(label=_("N° de BSDD (Trackdéchets)"), max_length=40, required=False)
     measured_weight_kg = forms.DecimalField(
@@ -519,7 +535,7 @@ class IdentifiersForm(forms.Form):
         return [item.rstrip("/").rsplit("/", 1)[-1].strip().upper() for item in raw if item.strip()]
 
 
-class ShipmentForm(forms.Form):
+class ShipmentForm(ChoosePrompt, forms.Form):
     workshop = forms.ModelChoiceField(label=_("Atelier expéditeur"), queryset=Organisation.objects.none())
     relais = forms.ModelChoiceField(label=_("Relais destinataire"), queryset=Organisation.objects.none())
     carrier = forms.CharField(

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reemploi.enums import DeviceState as S
-from reemploi.lifecycle import WORKSHOP_STATES, TransitionError, device_transition
+from reemploi.lifecycle import WORKSHOP_STATES, TransitionError, devices_transition
 from reemploi.models import Device
 from reemploi.queue import enqueue_on_commit
 
@@ -608,13 +608,14 @@ def _csv_save(prepared, *, actor, organisation, evidence):
     Audit.objects.bulk_create(audits)
     if renamed:
         Device.objects.bulk_update(renamed, ["brand", "model"])
-    for audit in audits:
-        if audit.is_complete and audit.device.state == S.RECEIVED:
-            device_transition(
-                device=audit.device,
-                to_state=S.AUDITED,
-                actor=actor,
-                organisation=organisation,
-                note=_("Diagnostic importé (CSV)"),
-                cause=audit,
-            )
+    devices_transition(
+        moves=[
+            (audit.device, audit)
+            for audit in audits
+            if audit.is_complete and audit.device.state == S.RECEIVED
+        ],
+        to_state=S.AUDITED,
+        actor=actor,
+        organisation=organisation,
+        note=_("Diagnostic importé (CSV)"),
+    )

@@ -47,8 +47,10 @@ def _load_json(data, what):
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise MalformedReport(
-            _("Le fichier n'est pas un JSON valide (ligne %(line)d, colonne %(column)d : %(message)s).")
-            % {"line": error.lineno, "column": error.colno, "message": error.msg}
+            _(
+                "Le fichier n'est pas un JSON valide (erreur ligne %(line)d, colonne %(column)d) : est-il complet ?"
+            )
+            % {"line": error.lineno, "column": error.colno}
         ) from None
 
 
@@ -138,11 +140,15 @@ class LshwMachine:
 
     @property
     def model_name(self):
-        """The commercial model: lshw's product without the trailing SKU « (F5R46AV) »; Lenovo puts the
-        model name in `version` and a machine type in `product`."""
+        """The commercial model, without the brand the device already carries: lshw's product without
+        the trailing SKU « (F5R46AV) »; Lenovo puts the model name in `version` and a machine type in
+        `product`."""
         if self.brand == "Lenovo" and self.version and not self.version.lower().startswith("lenovo"):
             return self.version
-        return re.sub(r"\s*\([^)]*\)\s*$", "", self.product).strip()
+        model = re.sub(r"\s*\([^)]*\)\s*$", "", self.product).strip()
+        if self.brand and model.lower().startswith(self.brand.lower() + " "):
+            model = model[len(self.brand) :].strip()
+        return model
 
     @property
     def ram_gb(self):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from reemploi.enums import DeeeCategory
 from reemploi.enums import DeviceState as S
@@ -72,7 +73,10 @@ def next_step(device):
 def storage_status(device):
     if device.media_count == 0:
         return ("ok", _("aucun support")) if device.declared_empty else ("", "—")
-    label = _("%(done)d/%(total)d effacé(s)") % {"done": device.cleared_count, "total": device.media_count}
+    label = ngettext("%(done)d/%(total)d effacé", "%(done)d/%(total)d effacés", device.media_count) % {
+        "done": device.cleared_count,
+        "total": device.media_count,
+    }
     return ("ok" if device.cleared_count == device.media_count else "warn", label)
 
 

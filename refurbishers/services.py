@@ -36,6 +36,7 @@ from .enums import (
     SanitisationOutcome,
     ShipmentLineStatus,
     ShipmentStatus,
+    VerificationMethod,
     VerificationResult,
     WasteLotStatus,
     is_hazardous,
@@ -228,7 +229,7 @@ def medium_detach(*, medium, actor, reason):
     return medium
 
 
-def check_sanitisation(*, medium, level, technique, outcome, verification_result):
+def check_sanitisation(*, medium, level, technique, outcome, verification_result, verification_method=None):
     errors = {}
     if technique in TECHNIQUE_LEVELS and level not in TECHNIQUE_LEVELS[technique]:
         errors["level"] = _(
@@ -241,7 +242,12 @@ def check_sanitisation(*, medium, level, technique, outcome, verification_result
         errors["technique"] = _("Cette technique ne convient pas à un support de type « %(kind)s ».") % {
             "kind": medium.get_kind_display()
         }
-    if outcome == SanitisationOutcome.ERASED and verification_result != VerificationResult.PASSED:
+    if verification_method == VerificationMethod.NONE and verification_result == VerificationResult.PASSED:
+        errors["verification_method"] = _(
+            "Une vérification réussie suppose une méthode de vérification : indiquez laquelle, "
+            "ou enregistrez l'effacement comme non vérifié."
+        )
+    elif outcome == SanitisationOutcome.ERASED and verification_result != VerificationResult.PASSED:
         errors["verification_result"] = _(
             "Un support n'est déclaré effacé qu'après une vérification réussie."
         )
@@ -274,6 +280,7 @@ def sanitisation_record(
         technique=fields.get("technique"),
         outcome=fields.get("outcome"),
         verification_result=fields.get("verification_result"),
+        verification_method=fields.get("verification_method"),
     )
     sanitisation = Sanitisation(
         medium=medium,

@@ -1059,7 +1059,11 @@ def deliveries(request):
         "refurbishers/deliveries.html",
         {
             "awaiting": [s for s in queryset if s.status == ShipmentStatus.DISPATCHED],
-            "done": [s for s in queryset if s.status != ShipmentStatus.DISPATCHED][:50],
+            "done": sorted(
+                (s for s in queryset if s.status != ShipmentStatus.DISPATCHED),
+                key=lambda s: s.received_at or s.dispatched_at or s.created_at,
+                reverse=True,
+            )[:50],
         },
     )
 

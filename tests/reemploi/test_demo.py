@@ -27,6 +27,13 @@ def test_demo_builds_a_nievre_network_and_runs_twice_without_duplicates(capsys):
     states = set(Device.objects.values_list("state", flat=True))
     assert states == set(DeviceState.values)
     assert all(device.events.exists() for device in Device.objects.all())
+    from refurbishers.models import Shipment
+
+    shipments = Shipment.objects.select_related("refurbisher", "relais")
+    assert shipments.exists()
+    assert {(s.refurbisher.kind, s.relais.kind) for s in shipments} == {
+        (OrganisationKind.REFURBISHER, OrganisationKind.RELAIS)
+    }
 
     call_command("demo")
     assert _counts() == first

@@ -10,6 +10,7 @@ from reemploi.lifecycle import (
     TransitionForbidden,
     device_create,
     device_transition,
+    devices_transition,
     register_guard,
 )
 from reemploi.models import DeviceEvent
@@ -135,6 +136,65 @@ def test_registered_guard_refuses_and_changes_nothing(refurbisher, refurbisher_o
         _guards["parts"].remove(no_lenovo)
     device.refresh_from_db()
     assert device.state == DeviceState.RECEIVED
+
+
+@pytest.mark.django_db
+def test_devices_transition_moves_many_with_one_history_row_each(refurbisher, refurbisher_org):
+    devices = DeviceFactory.create_batch(3, holder=refurbisher_org, state=DeviceState.RECEIVED)
+    cause = DeviceFactory()
+    devices_transition(
+        moves=[(device, cause) for device in devices],
+        to_state=DeviceState.AUDITED,
+        actor=refurbisher,
+        note="Diagnostic importé",
+    )
+    for device in devices:
+        assert device.state == DeviceState.AUDITED
+        device.refresh_from_db()
+        event = device.events.get()
+        assert (device.state, event.from_state, event.to_state) == (
+            DeviceState.AUDITED,
+            DeviceState.RECEIVED,
+            DeviceState.AUDITED,
+        )
+        assert (event.actor, event.organisation, event.cause, event.note) == (
+            refurbisher,
+            refurbisher_org,
+            cause,
+            "Diagnostic importé",
+        )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("refused", ["another_workshop", "wrong_state", "guard"])
+def test_devices_transition_moves_nothing_when_one_is_refused(refurbisher, refurbisher_org, refused):
+    devices = DeviceFactory.create_batch(2, holder=refurbisher_org, state=DeviceState.RECEIVED)
+    odd = {
+        "another_workshop": DeviceFactory(state=DeviceState.RECEIVED),
+        "wrong_state": DeviceFactory(holder=refurbisher_org, state=DeviceState.READY),
+        "guard": DeviceFactory(holder=refurbisher_org, state=DeviceState.RECEIVED, brand="Lenovo"),
+    }[refused]
+
+    def no_lenovo(device, to_state, **context):
+        if device.brand == "Lenovo":
+            raise TransitionError("Pas de Lenovo ici.")
+
+    register_guard("audited", no_lenovo)
+    try:
+        with pytest.raises(TransitionError):
+            devices_transition(
+                moves=[(device, None) for device in [*devices, odd]],
+                to_state=DeviceState.AUDITED,
+                actor=refurbisher,
+            )
+    finally:
+        from reemploi.lifecycle import _guards
+
+        _guards["audited"].remove(no_lenovo)
+    for device in [*devices, odd]:
+        device.refresh_from_db()
+        assert device.state in (DeviceState.RECEIVED, DeviceState.READY)
+        assert not device.events.exists()
 
 
 @pytest.mark.django_db

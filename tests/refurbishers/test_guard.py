@@ -362,3 +362,87 @@ def test_erasure_timestamps_must_be_ordered(refurbisher, refurbisher_org):
             ended_at=now - timedelta(hours=1),
             outcome="erased",
         )
+
+
+# --- Every other door to a relais ----------------------------------------------------------------
+
+
+def test_ready_form_refuses_a_device_whose_disk_is_not_erased(client, refurbisher, refurbisher_org):
+    device = DeviceFactory(holder=refurbisher_org, state=S.AUDITED)
+    MediumFactory(device=device, serial_number="FORM-READY-DISK")
+    client.force_login(refurbisher)
+    data = {"cosmetic_grade": "B", "functional_grade": "full", "price": "120", "has_charger": "on"}
+    response = client.post(reverse("refurbishers:make_ready", args=[device.uuid]), data)
+    assert response.status_code == 200 and "FORM-READY-DISK" in response.content.decode()
+    assert not Grading.objects.filter(device=device).exists()
+    device.refresh_from_db()
+    assert (device.state, device.price) == (S.AUDITED, None)
+
+
+def test_shipment_screen_does_not_dispatch_a_device_whose_data_came_back(
+    client, refurbisher, refurbisher_org, relais_org
+):
+    device = ready_device(refurbisher_org)
+    shipment, _refused = services.shipment_create(
+        refurbisher=refurbisher_org, relais=relais_org, actor=refurbisher, devices=[device]
+    )
+    MediumFactory(device=device, serial_number="SCREEN-LATE-DISK")
+    client.force_login(refurbisher)
+    response = client.post(
+        reverse("refurbishers:shipment_detail", args=[shipment.uuid]), {"action": "dispatch"}, follow=True
+    )
+    assert "SCREEN-LATE-DISK" in response.content.decode()
+    device.refresh_from_db()
+    assert (device.state, device.holder) == (S.READY, refurbisher_org)
+    assert Shipment.objects.get(pk=shipment.pk).status == ShipmentStatus.DRAFT
+
+
+def test_kernel_api_cannot_send_a_device_to_a_relais(refurbisher, refurbisher_org):
+    api = APIClient()
+    api.force_authenticate(refurbisher)
+    device = DeviceFactory(holder=refurbisher_org, state=S.READY)  # ready without any proof
+    response = api.post(f"/api/devices/{device.uuid}/transition/", {"to_state": "in_transit"})
+    assert response.status_code == 409
+    device.refresh_from_db()
+    assert (device.state, device.holder) == (S.READY, refurbisher_org)
+
+
+def test_coordinator_cannot_dispatch_a_shipment_with_an_unsanitised_device(
+    coordinator, refurbisher, refurbisher_org, relais_org
+):
+    device = ready_device(refurbisher_org)
+    shipment, _refused = services.shipment_create(
+        refurbisher=refurbisher_org, relais=relais_org, actor=refurbisher, devices=[device]
+    )
+    MediumFactory(device=device, serial_number="COORD-LATE-DISK")
+    with pytest.raises(ValidationError, match="COORD-LATE-DISK"):
+        services.shipment_dispatch(shipment=shipment, actor=coordinator)
+    device.refresh_from_db()
+    assert (device.state, device.holder) == (S.READY, refurbisher_org)
+
+
+def test_a_returned_device_cannot_leave_again_on_its_old_proofs(refurbisher, refurbisher_org, relais_org):
+    """Back from a beneficiary: neither its old erasure nor its old grading makes it ready or shippable."""
+    relais_staff = member_of(relais_org)
+    device = ready_device(refurbisher_org)
+    shipment, _ = services.shipment_create(
+        refurbisher=refurbisher_org, relais=relais_org, actor=refurbisher, devices=[device]
+    )
+    services.shipment_dispatch(shipment=shipment, actor=refurbisher)
+    services.shipment_receive(shipment=shipment, actor=relais_staff, received_devices=[device])
+    for state in (S.SOLD, S.RETURNED):
+        device_transition(device=device, to_state=state, actor=relais_staff, check_permission=False)
+    device_transition(
+        device=device, to_state=S.RECEIVED, actor=refurbisher, holder=refurbisher_org, check_permission=False
+    )
+    device_transition(device=device, to_state=S.AUDITED, actor=refurbisher)
+    with pytest.raises(TransitionError, match="Données non effacées"):
+        device_transition(device=device, to_state=S.READY, actor=refurbisher)
+    with pytest.raises(TransitionError):
+        services.device_make_ready(device=device, actor=refurbisher, **_ready_kwargs())
+    _again, refused = services.shipment_create(
+        refurbisher=refurbisher_org, relais=relais_org, actor=refurbisher, devices=[device]
+    )
+    assert device in refused
+    device.refresh_from_db()
+    assert (device.state, device.holder) == (S.AUDITED, refurbisher_org)

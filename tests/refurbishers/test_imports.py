@@ -10,6 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from reemploi.enums import DeviceState as S
+from reemploi.models import Device
 from refurbishers import imports, parsers
 from refurbishers.enums import ImportStatus, SanitisationLevel, SanitisationOutcome, SanitisationTechnique
 from refurbishers.models import Audit, Evidence, ImportJob, NoStorageDeclaration, Sanitisation, StorageMedium
@@ -70,7 +71,7 @@ def nothing_saved():
 @needs_lshw
 def test_real_lshw_report_gives_the_machine_and_its_internal_disk_only():
     machine = parsers.parse_lshw(lshw("hp_probook_450.json"))
-    assert (machine.brand, machine.model_name, machine.serial) == ("HP", "HP ProBook 450 G2", "CND4286ZJ2")
+    assert (machine.brand, machine.model_name, machine.serial) == ("HP", "ProBook 450 G2", "CND4286ZJ2")
     assert machine.cpu_model == "Intel(R) Core(TM) i5-4210U CPU @ 1.70GHz" and machine.cpu_cores == 2
     assert machine.ram_bytes == 8 * 1024**3 and str(machine.ram_gb) == "8.0"
     assert [
@@ -118,7 +119,7 @@ def test_lshw_import_records_audit_media_and_evidence(refurbisher, refurbisher_o
     with evidence.file.open("rb") as handle:
         assert handle.read() == lshw("hp_probook_450.json")
     device.refresh_from_db()
-    assert (device.brand, device.model, device.state) == ("HP", "HP ProBook 450 G2", S.RECEIVED)
+    assert (device.brand, device.model, device.state) == ("HP", "ProBook 450 G2", S.RECEIVED)
 
 
 @needs_lshw
@@ -687,6 +688,32 @@ def test_csv_import_runs_in_chunks_reports_progress_and_resumes(refurbisher, ref
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)  # as if a worker died at the end
     imports.csv_import_process(job.pk)
     assert Audit.objects.count() == 5  # nothing imported twice
+
+
+def test_csv_chunk_keeps_its_good_rows_when_a_device_moved_meanwhile(
+    refurbisher, refurbisher_org, monkeypatch
+):
+    """The chunk is checked, then saved in bulk; a device moved by someone else in between makes the
+    bulk save fail: the rows are then saved one by one, and only that device's row is refused."""
+    still = DeviceFactory(holder=refurbisher_org, serial_number="STILL-1", state=S.RECEIVED)
+    moved = DeviceFactory(holder=refurbisher_org, serial_number="MOVED-1", state=S.RECEIVED)
+    checked = imports._csv_devices
+
+    def devices_then_a_concurrent_move(organisation, identifiers):
+        found = checked(organisation, identifiers)
+        Device.objects.filter(pk=moved.pk).update(state=S.PARTS)
+        return found
+
+    monkeypatch.setattr(imports, "_csv_devices", devices_then_a_concurrent_move)
+    job = run("csv", refurbisher_org, refurbisher, csv_file(complete("STILL-1"), complete("MOVED-1")))
+    job.refresh_from_db()
+    assert (job.saved, job.rejected, job.status) == (1, 1, ImportStatus.DONE)
+    assert "ligne 3" in {error["row"] for error in job.errors}
+    still.refresh_from_db()
+    moved.refresh_from_db()
+    assert (still.state, moved.state) == (S.AUDITED, S.PARTS)
+    assert not Audit.objects.filter(device=moved).exists()  # nothing half-saved for the refused row
+    assert not StorageMedium.objects.filter(device=moved).exists()
 
 
 def test_csv_import_that_crashes_says_so(refurbisher, refurbisher_org, monkeypatch):

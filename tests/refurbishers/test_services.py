@@ -94,6 +94,27 @@ def test_erasure_technique_must_match_its_level_and_medium(refurbisher, refurbis
     )
 
 
+def test_an_erasure_verified_by_no_method_is_not_a_proof(refurbisher, refurbisher_org):
+    device = DeviceFactory(holder=refurbisher_org, state=S.AUDITED)
+    medium = MediumFactory(device=device, kind="hdd")
+    now = timezone.now()
+    fields = dict(
+        level="clear",
+        technique="overwrite",
+        tool="nwipe",
+        verification_result="passed",
+        started_at=now,
+        ended_at=now,
+        outcome="erased",
+    )
+    with pytest.raises(ValidationError) as error:
+        services.sanitisation_record(medium=medium, actor=refurbisher, verification_method="none", **fields)
+    assert "verification_method" in error.value.message_dict
+    assert not Sanitisation.objects.exists()
+    device.refresh_from_db()
+    assert device.state == S.AUDITED
+
+
 def test_destruction_level_must_fit_the_medium(refurbisher, refurbisher_org):
     device = DeviceFactory(holder=refurbisher_org, state=S.AUDITED)
     disk = MediumFactory(device=device, kind="hdd")

@@ -42,7 +42,7 @@ def test_work_queue_tabs_and_storage_status(client, refurbisher, refurbisher_org
     erased_medium(audited)
     client.force_login(refurbisher)
     page = client.get(reverse("refurbishers:work_queue"), {"state": "audited"}).content.decode()
-    assert "AUD-1" in page and "1/2 effacé(s)" in page and "Effacer les données" in page
+    assert "AUD-1" in page and "1/2 effacés" in page and "Effacer les données" in page
 
 
 def test_scanning_a_label_opens_the_device(client, refurbisher, refurbisher_org):
