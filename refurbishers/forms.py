@@ -92,7 +92,7 @@ class MediumForm(forms.ModelForm):
 
     class Meta:
         model = StorageMedium
-        fields = ["kind", "interface", "vendor", "model", "serial_number"]
+        fields = ["kind", "interface", "vendor", "model", "serial_number", "property_number"]
         help_texts = {
             "serial_number": _(
                 "Celui imprimé sur l'étiquette du disque : il identifie la preuve d'effacement."
@@ -228,8 +228,18 @@ class SanitisationForm(forms.ModelForm):
             "started_at",
             "ended_at",
             "operator_name",
+            "operator_title",
+            "operator_phone",
+            "validator_name",
+            "validator_title",
             "outcome",
             "destination",
+            "data_backed_up",
+            "passes",
+            "rounds",
+            "blanking",
+            "error_count",
+            "bytes_erased",
             "notes",
         ]
         widgets = {
