@@ -145,7 +145,12 @@ def build_medium_certificate(document):
     ).get(pk=record.medium_id)
     device = medium.device
     donation = document.donation
-    site = None if is_destruction else record.site
+    if is_destruction:
+        from .services import workshop_site
+
+        site = workshop_site(record.organisation)
+    else:
+        site = record.site
     if is_destruction:
         level, technique = _("Destroy (destruction physique)"), record.get_method_display()
         ended = record.performed_at
