@@ -361,8 +361,11 @@ def test_workshop_staff_issue_the_donation_certificates_from_a_button(
     client, refurbisher, donation, run_on_commit
 ):
     first, second = devices_of(donation)
-    run_on_commit(erase, MediumFactory(device=first), refurbisher)
+    record = run_on_commit(erase, MediumFactory(device=first), refurbisher)
     client.force_login(refurbisher)
+    device_page = client.get(reverse("device_detail", args=[first.uuid])).content.decode()
+    assert Document.objects.about(record).get().number in device_page
+    assert f"Certificats du don {donation.reference}" in device_page
     url = reverse("refurbishers:donation_certificates", args=[donation.uuid])
     page = client.get(url).content.decode()
     assert "Émettre les certificats du don" in page and first.public_id in page
