@@ -1,6 +1,7 @@
 """The workshop's documents: a certificate per medium, the donation's summary and destruction
 certificates, the DEEE treatment certificate; when they are issued, what they say, who may ask."""
 
+import contextlib
 import io
 import os
 from datetime import date, timedelta
@@ -418,3 +419,52 @@ def test_donor_downloads_the_certificates_filed_under_their_donation(
         response = client.get(reverse("document_download", args=[document.uuid]))
         assert response.status_code == 200, kind
         assert io.BytesIO(b"".join(response.streaming_content)).read(4) == b"%PDF"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_two_media_cleared_at_once_issue_one_summary(
+    coordinator, refurbisher, refurbisher_org, monkeypatch
+):
+    """Two workers record the donation's last two erasures at the same moment: the lock on the
+    donation makes the second one see the first, so exactly one summary is issued."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are only meaningful on PostgreSQL")
+    donation = donations.received(coordinator, refurbisher_org, lines=[donations.line("laptop", quantity=2)])
+    media = [MediumFactory(device=device) for device in devices_of(donation)]
+    barrier = threading.Barrier(2)
+    both_checking = threading.Barrier(2, timeout=2)
+    errors = []
+    is_cleared = documents.donation_is_cleared
+
+    def slow_check(donation):
+        # Without the lock both transactions would check here together, each blind to the other's
+        # uncommitted erasure; with it the second one waits for the first to commit.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checking.wait()
+        return is_cleared(donation)
+
+    monkeypatch.setattr(documents, "donation_is_cleared", slow_check)
+
+    def work(medium):
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            erase(medium, refurbisher)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(medium,)) for medium in media]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert Document.objects.filter(donation=donation, kind=documents.SUMMARY).count() == 1
+    assert Document.objects.filter(kind=documents.MEDIUM_CERTIFICATE).count() == 2
