@@ -229,7 +229,17 @@ def test_summary_and_destruction_certificates_come_once_every_medium_is_cleared(
     certificate = current(donation, documents.DESTRUCTION_CERTIFICATE)
     assert certificate.number.startswith("CDD-")
     text = pdf_text(certificate)
-    for expected in ["WX21A9876543", second.public_id, "Broyage", "H-4", "Lucas Bernard", "Atelier A"]:
+    performed = timezone.localtime(destruction.performed_at)
+    for expected in [
+        "WX21A9876543",
+        second.public_id,
+        "Broyage",
+        "H-4",
+        "Lucas Bernard",
+        "Atelier A",
+        performed.strftime("%d/%m/%Y"),
+        performed.strftime("%H:%M"),
+    ]:
         assert expected in text, expected
     subjects = [message.subject for message in mailoutbox]
     assert any(summary.number in s for s in subjects) and any(certificate.number in s for s in subjects)
