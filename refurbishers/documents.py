@@ -223,13 +223,17 @@ def donation_is_cleared(donation):
     return not undeclared
 
 
-def donation_media_rows(donation, snapshot=None):
+def donation_media_rows(donation, snapshot=None, as_of=None):
     """One row per medium of the donation's devices, with its final proof: the destruction, or the last
-    successful erasure, or the last failed attempt, or nothing yet. With a `snapshot`, only the proofs
-    it lists count (the document shows what was true when it was requested)."""
+    successful erasure, or the last failed attempt, or nothing yet. With a `snapshot` and `as_of`, only
+    the proofs it lists and the media known then count (a document shows what was true when it was
+    requested, even when it is generated later)."""
     devices = donation_devices(donation)
+    media = StorageMedium.objects.all()
+    if as_of is not None:
+        media = media.filter(added_at__lte=as_of)
     media = list(
-        StorageMedium.objects.filter(device__in=devices)
+        media.filter(device__in=devices)
         .filter(Q(detached_at__isnull=True) | Q(sanitisations__isnull=False) | Q(destruction__isnull=False))
         .distinct()
         .select_related("device", "device__category")
@@ -241,7 +245,11 @@ def donation_media_rows(donation, snapshot=None):
     destructions = Destruction.objects.filter(medium__in=[m.pk for m in media]).select_related("organisation")
     if snapshot is not None:
         allowed_s, allowed_d = set(snapshot.get("sanitisations", [])), set(snapshot.get("destructions", []))
-        sanitisations = [s for s in sanitisations if s.pk in allowed_s or not s.succeeded]
+        sanitisations = [
+            s
+            for s in sanitisations
+            if s.pk in allowed_s or (not s.succeeded and (as_of is None or s.recorded_at <= as_of))
+        ]
         destructions = [d for d in destructions if d.pk in allowed_d]
     best = {}
     for sanitisation in sorted(sanitisations, key=lambda s: (s.succeeded, s.ended_at, s.pk)):
@@ -376,7 +384,7 @@ def after_proof(*, record, actor=None):
 def _summary_context(document):
     donation = document.subject
     snapshot = document.params.get("snapshot", {})
-    rows = donation_media_rows(donation, snapshot=snapshot)
+    rows = donation_media_rows(donation, snapshot=snapshot, as_of=document.requested_at)
     declarations = list(
         NoStorageDeclaration.objects.filter(pk__in=snapshot.get("declarations", []))
         .select_related("device", "device__category", "declared_by")
