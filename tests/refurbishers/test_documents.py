@@ -298,8 +298,10 @@ def test_summary_of_many_media_repeats_its_header_and_numbers_pages(run_on_commi
         erase(medium, refurbisher)  # generation is left to the end (no on-commit callbacks run)
     summary = current(donation, documents.SUMMARY)
     assert len(summary.params["snapshot"]["sanitisations"]) == 80
+    MediumFactory(device=first, serial_number="AFTER-0001")  # found before the worker ran
     document_generate(summary.pk)
     reader_text = pdf_text(summary)
+    assert "AFTER-0001" not in reader_text and "À effacer" not in reader_text
     summary.refresh_from_db()
     with summary.file.open("rb") as handle:
         pages = len(PdfReader(handle).pages)
