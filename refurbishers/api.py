@@ -657,17 +657,6 @@ class WorkshopDeviceViewSet(viewsets.ReadOnlyModelViewSet):
         parts = services.device_harvest(device=device, actor=request.user, **payload.validated_data)
         return Response(PartSerializer(parts, many=True).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=None)
-    @action(detail=True, methods=["post"])
-    def certificate(self, request, uuid=None):
-        """Issue the data sanitisation certificate of the device."""
-        device = self._writable()
-        document = services.sanitisation_certificate_request(device=device, actor=request.user)
-        document.refresh_from_db()
-        return Response(
-            {"uuid": str(document.uuid), "number": document.number, "status": document.status}, status=201
-        )
-
 
 class PartViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = PartSerializer

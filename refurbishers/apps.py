@@ -9,23 +9,14 @@ class RefurbishersConfig(AppConfig):
     verbose_name = _("Reconditionnement")
 
     def ready(self):
-        from reemploi import documents, views
+        from reemploi import views
         from reemploi.context_processors import NAV_ENTRIES
         from reemploi.enums import OrganisationKind as K
 
-        from . import guards, panels
-        from .documents import build_delivery_note, build_sanitisation_certificate
+        from . import documents, guards, panels
 
         guards.register()
-        documents.register_kind(
-            "delivery_note", prefix="BL", label=_("Bon de livraison"), build=build_delivery_note
-        )
-        documents.register_kind(
-            "sanitisation_certificate",
-            prefix="CEF",
-            label=_("Certificat d'effacement des données"),
-            build=build_sanitisation_certificate,
-        )
+        documents.register()
         entries = [
             {"url": "refurbishers:work_queue", "label": _("File de travail"), "kinds": [K.REFURBISHER]},
             {"url": "refurbishers:waste_lots", "label": _("Lots DEEE"), "kinds": [K.REFURBISHER]},

@@ -289,6 +289,7 @@ def build(network):
     _deee_lot(network, [d for d in devices if d.state == S.DEEE], events)
     _parts(network, [d for d in devices if d.state == S.PARTS], events)
     _import_examples(network)
+    _donation_documents(network)
 
 
 def _finish_shipments(network, events):
@@ -483,3 +484,88 @@ def _import_examples(network):
         ],
         options={"demo": True, "nwipe_verify": "last"},
     )
+
+
+def _donation_documents(network):
+    """For one demo donation of the company donor and one of the public donor: every device's media
+    erased, destroyed or declared absent, so that each medium has its certificate and the donation its
+    summary, destruction and DEEE treatment certificates (the donor downloads them from their space;
+    anyone checks them on /v/<code>/)."""
+    from donors import notifications
+    from donors.models import Donation
+    from reemploi.enums import OrganisationKind
+
+    from . import documents
+    from .models import Destruction
+
+    for kind in (OrganisationKind.COMPANY, OrganisationKind.PUBLIC_BODY):
+        organisation = network.donors.get(kind)
+        if organisation is None:
+            continue
+        candidates = (
+            Donation.objects.filter(donor_organisation=organisation, lines__devices__state=S.DEEE)
+            .distinct()
+            .order_by("created_at", "pk")
+        )
+        donation = candidates.first()
+        if donation is None:
+            continue
+        with notifications.muted():
+            for device in documents.donation_devices(donation).select_related("category", "holder"):
+                actor = _workshop_user(network, device.holder)
+                at = device.state_changed_at - timedelta(hours=1)
+                media = list(StorageMedium.objects.attached().filter(device=device))
+                storage = STORAGE.get(device.category.code)
+                if not media and storage and device.state in (S.DEEE, S.PARTS, S.RECEIVED):
+                    kind_, interface, model, size = _rng(device, "medium").choice(storage)
+                    media = [
+                        StorageMedium.objects.create(
+                            device=device,
+                            kind=kind_,
+                            interface=interface,
+                            model=model,
+                            serial_number=f"{device.serial_number}-D1",
+                            capacity_bytes=size * 10**9,
+                            added_by=actor,
+                            added_at=at - timedelta(hours=2),
+                        )
+                    ]
+                if not media:
+                    if not device.no_storage_declarations.exists():
+                        NoStorageDeclaration.objects.create(
+                            device=device,
+                            organisation=device.holder,
+                            declared_by=actor,
+                            declared_at=at,
+                            reason="Aucun support de stockage, vérifié à l'ouverture",
+                        )
+                    continue
+                for medium in media:
+                    if device.state == S.DEEE and not Destruction.objects.filter(medium=medium).exists():
+                        Destruction.objects.create(
+                            medium=medium,
+                            organisation=device.holder,
+                            iso_level="H-4" if medium.kind == MediumKind.HDD else "E-4",
+                            method="shredding",
+                            performed_at=at,
+                            operator_name=actor.get_full_name() or actor.username,
+                            provider_name="Envie 58 – centre de traitement DEEE",
+                            provider_siret="58123456400010",
+                            certificate_reference=f"ENV-{at:%Y%m%d}-{device.serial_number[-4:]}",
+                            recorded_by=actor,
+                        )
+                    elif device.state != S.DEEE:
+                        ensure_sanitisations(network, device, at)
+            for sanitisation in Sanitisation.objects.filter(
+                medium__device__donation_line__donation=donation, outcome=SanitisationOutcome.ERASED
+            ):
+                documents.medium_certificate_issue(record=sanitisation, actor=sanitisation.recorded_by)
+            for destruction in Destruction.objects.filter(medium__device__donation_line__donation=donation):
+                documents.medium_certificate_issue(record=destruction, actor=destruction.recorded_by)
+            documents.donation_certificates_refresh(
+                donation=donation, actor=_workshop_user(network, donation.refurbisher)
+            )
+            for lot in WasteLot.objects.filter(
+                status=WasteLotStatus.HANDED_OVER, lines__device__donation_line__donation=donation
+            ).distinct():
+                documents.deee_certificates_issue(lot=lot, actor=lot.handed_over_by)

@@ -108,7 +108,7 @@ class MediumForm(ChoosePrompt, forms.ModelForm):
 
     class Meta:
         model = StorageMedium
-        fields = ["kind", "interface", "vendor", "model", "serial_number"]
+        fields = ["kind", "interface", "vendor", "model", "serial_number", "property_number"]
         help_texts = {
             "serial_number": _(
                 "Celui imprimé sur l'étiquette du disque : il identifie la preuve d'effacement."
@@ -244,8 +244,18 @@ class SanitisationForm(ChoosePrompt, forms.ModelForm):
             "started_at",
             "ended_at",
             "operator_name",
+            "operator_title",
+            "operator_phone",
+            "validator_name",
+            "validator_title",
             "outcome",
             "destination",
+            "data_backed_up",
+            "passes",
+            "rounds",
+            "blanking",
+            "error_count",
+            "bytes_erased",
             "notes",
         ]
         widgets = {

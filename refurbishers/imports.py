@@ -377,6 +377,11 @@ def _nwipe_row(log, row, evidence, *, actor, organisation, device, options):
         started_at=row.started_at,
         ended_at=row.ended_at,
         outcome=outcome,
+        passes=row.passes,
+        rounds=row.rounds_completed,
+        blanking=row.blanking,
+        error_count=sum(row.errors.values()),
+        bytes_erased=row.bytes_erased,
         notes="; ".join(reasons),
         **({"operator_name": operator} if operator else {}),
     )

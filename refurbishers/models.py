@@ -297,6 +297,12 @@ class StorageMedium(models.Model):
     vendor = models.CharField(_("fabricant"), max_length=100, blank=True)
     model = models.CharField(_("modèle"), max_length=150, blank=True)
     serial_number = models.CharField(_("numéro de série"), max_length=100, blank=True, db_index=True)
+    property_number = models.CharField(
+        _("n° d'inventaire du support"),
+        max_length=100,
+        blank=True,
+        help_text=_("L'étiquette d'inventaire du donateur sur le disque lui-même, s'il en porte une."),
+    )
     capacity_bytes = models.PositiveBigIntegerField(_("capacité (octets)"), null=True, blank=True)
     source = models.CharField(
         _("origine"), max_length=10, choices=RecordSource.choices, default=RecordSource.FORM
@@ -393,6 +399,24 @@ class Sanitisation(ImmutableMixin, models.Model):
     started_at = models.DateTimeField(_("début"))
     ended_at = models.DateTimeField(_("fin"))
     operator_name = models.CharField(_("opérateur"), max_length=150)
+    operator_title = models.CharField(_("fonction de l'opérateur"), max_length=100, blank=True)
+    operator_phone = models.CharField(_("téléphone de l'opérateur"), max_length=30, blank=True)
+    validator_name = models.CharField(
+        _("validé par"), max_length=150, blank=True, help_text=_("La personne qui contrôle l'effacement.")
+    )
+    validator_title = models.CharField(_("fonction de la personne qui valide"), max_length=100, blank=True)
+    data_backed_up = models.BooleanField(
+        _("données sauvegardées avant effacement"),
+        null=True,
+        blank=True,
+        help_text=_("À la demande du donateur seulement ; vide si la question n'a pas été posée."),
+    )
+    # What erasure tools such as nwipe print about the run.
+    passes = models.PositiveSmallIntegerField(_("passages par tour"), null=True, blank=True)
+    rounds = models.PositiveSmallIntegerField(_("tours effectués"), null=True, blank=True)
+    blanking = models.BooleanField(_("passage final à zéro"), null=True, blank=True)
+    error_count = models.PositiveIntegerField(_("erreurs signalées"), null=True, blank=True)
+    bytes_erased = models.PositiveBigIntegerField(_("octets effacés"), null=True, blank=True)
     outcome = models.CharField(_("résultat"), max_length=10, choices=SanitisationOutcome.choices)
     destination = models.CharField(
         _("destination du support"),

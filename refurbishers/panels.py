@@ -4,11 +4,11 @@ from django.utils import timezone
 
 from reemploi.enums import DeviceState as S
 from reemploi.lifecycle import WORKSHOP_STATES
-from reemploi.models import Document
 
 from . import permissions
 from .enums import ShipmentLineStatus, ShipmentStatus
 from .models import Grading, Shipment, ShipmentLine, WasteLotLine
+from .selectors import media_with_certificates as medium_certificates
 from .selectors import media_with_proofs
 
 
@@ -40,9 +40,10 @@ def storage_panel(request, device):
     media = media_with_proofs(device)
     declaration = device.no_storage_declarations.select_related("declared_by").first()
     attached = [m for m in media if m.detached_at is None]
-    certificates = (
-        Document.objects.about(device).filter(kind="sanitisation_certificate").order_by("-requested_at")[:3]
-    )
+    certificates = medium_certificates(media)
+    for medium in media:
+        medium.certificates = certificates.get(medium.pk, [])
+    line = device.donation_line
     return {
         "template": "refurbishers/panels/storage.html",
         "attached": attached,
@@ -50,7 +51,7 @@ def storage_panel(request, device):
         "declaration": declaration if not attached else None,
         "all_cleared": bool(attached) and all(m.cleared for m in attached) or (not attached and declaration),
         "writable": writable and device.state in WORKSHOP_STATES,
-        "certificates": certificates,
+        "donation": line.donation if line is not None and visible else None,
         "device": device,
     }
 

@@ -416,6 +416,9 @@ class NwipeRow:
     rounds_completed: int | None = None
     errors: dict = field(default_factory=dict)
     hidden_bytes: int = 0
+    passes: int | None = None
+    blanking: bool | None = None
+    bytes_erased: int | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
     version: str = ""
@@ -553,6 +556,14 @@ def _nwipe_row(index, report, metadata, device, wipe, source_name, default_metho
         "round": _int(errors.get("round")) or 0,
         "fsyncdata": _int(errors.get("fsyncdata")) or 0,
     }
+    row.passes = _int(wipe.get("passes", wipe.get("pass_count")))
+    blank = wipe.get("blanking", wipe.get("blank"))
+    if isinstance(blank, str):
+        blank = {"yes": True, "oui": True, "true": True, "no": False, "non": False, "false": False}.get(
+            blank.strip().lower()
+        )
+    row.blanking = blank if isinstance(blank, bool) else None
+    row.bytes_erased = _int(wipe.get("bytes_erased"))
     row.started_at = _timestamp(wipe.get("start_time"))
     row.ended_at = _timestamp(wipe.get("end_time"))
     method = row.method.lower().strip()

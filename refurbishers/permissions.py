@@ -91,3 +91,32 @@ def get_workshop_device(user, uuid, write=True):
             raise PermissionDenied(_("Cet appareil a quitté le circuit de l'atelier."))
         raise PermissionDenied(_("Votre rôle ne permet que la consultation."))
     return device
+
+
+def workshop_donations(user):
+    """Donations a workshop works on: assigned to it, or whose devices it holds (all for the
+    coordinator)."""
+    from donors.models import Donation
+
+    if is_coordinator(user):
+        return Donation.objects.all()
+    ids = workshop_ids(user)
+    return Donation.objects.filter(
+        Q(refurbisher_id__in=ids) | Q(lines__devices__holder_id__in=ids)
+    ).distinct()
+
+
+def get_workshop_donation(user, uuid, write=False):
+    """The donation if the user's workshop works on it (404 otherwise); 403 if the user may only read."""
+    from donors.models import Donation
+
+    try:
+        donation = workshop_donations(user).select_related("donor_organisation", "refurbisher").get(uuid=uuid)
+    except Donation.DoesNotExist:
+        raise Http404 from None
+    if write and not is_coordinator(user, write=True):
+        writable = workshop_ids(user, write=True)
+        holds = Device.objects.filter(donation_line__donation=donation, holder_id__in=writable).exists()
+        if donation.refurbisher_id not in writable and not holds:
+            raise PermissionDenied(_("Votre rôle ne permet que la consultation."))
+    return donation

@@ -162,3 +162,41 @@ def lot_weights(lot):
 
 def open_lots(organisations):
     return WasteLot.objects.filter(organisation__in=organisations, status=WasteLotStatus.OPEN)
+
+
+def donation_declarations(donation):
+    """Declarations that a device of the donation holds no storage medium."""
+    from .documents import donation_devices
+
+    return list(
+        NoStorageDeclaration.objects.filter(device__in=donation_devices(donation))
+        .select_related("device", "device__category", "declared_by")
+        .order_by("device__public_id")
+    )
+
+
+def media_with_certificates(media):
+    """{medium id: [its issued per-medium certificates]} for media loaded by `media_with_proofs`."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from reemploi.models import Document
+
+    from .documents import MEDIUM_CERTIFICATE
+
+    owners = {}
+    for medium in media:
+        for proof in medium.proofs:
+            owners[(Sanitisation, proof.pk)] = medium.pk
+        if medium.destroyed:
+            owners[(Destruction, medium.destroyed.pk)] = medium.pk
+    result = defaultdict(list)
+    for model in (Sanitisation, Destruction):
+        ids = [pk for (kind, pk) in owners if kind is model]
+        if not ids:
+            continue
+        documents = Document.objects.issued().filter(
+            kind=MEDIUM_CERTIFICATE, subject_type=ContentType.objects.get_for_model(model), subject_id__in=ids
+        )
+        for document in documents.order_by("issued_at"):
+            result[owners[(model, document.subject_id)]].append(document)
+    return result

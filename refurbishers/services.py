@@ -23,6 +23,7 @@ from reemploi.enums import OrganisationKind
 from reemploi.lifecycle import TRANSITIONS, device_transition
 from reemploi.models import Device, DocumentCounter, Site
 
+from . import documents
 from .enums import (
     MEDIUM_MATERIAL_CLASS,
     READY_FUNCTIONAL_GRADES,
@@ -175,6 +176,7 @@ def medium_add(
     vendor="",
     model="",
     capacity_bytes=None,
+    property_number="",
     source=RecordSource.FORM,
     evidence=None,
     part=None,
@@ -190,6 +192,7 @@ def medium_add(
         model=model.strip(),
         serial_number=serial_number.strip(),
         capacity_bytes=capacity_bytes,
+        property_number=property_number.strip(),
         source=source,
         evidence=evidence,
         part=part,
@@ -295,6 +298,8 @@ def sanitisation_record(
         sanitisation.save()
         if transition and sanitisation.succeeded:
             _after_storage_change(device, actor=actor, cause=sanitisation)
+        if sanitisation.succeeded:
+            documents.after_proof(record=sanitisation, actor=actor)
     return sanitisation
 
 
@@ -337,6 +342,7 @@ def destruction_record(*, medium, actor, organisation=None, evidence=None, trans
         destruction.save()
         if transition:
             _after_storage_change(device, actor=actor, cause=destruction)
+        documents.after_proof(record=destruction, actor=actor)
     return destruction
 
 
@@ -362,21 +368,15 @@ def no_storage_declare(*, device, actor, reason, organisation=None, declared_at=
         declaration.save()
         if transition:
             _after_storage_change(device, actor=actor, cause=declaration)
+        documents.after_proof(record=declaration, actor=actor)
     return declaration
 
 
-def sanitisation_certificate_request(*, device, actor):
-    """Issue the per-device certificate listing how each medium was erased or destroyed."""
-    problems = storage_problems(device)
-    if problems:
-        raise ValidationError(problems)
-    return document_request(
-        kind="sanitisation_certificate",
-        subject=device,
-        title=_("Certificat d'effacement des données – %(device)s") % {"device": device.public_id},
-        owner=device.donor_organisation or device.holder,
-        requested_by=actor,
-    )
+def donation_certificates_request(*, donation, actor):
+    """Issue the donation's summary certificate (and destruction certificate) as things stand today,
+    on the workshop's or the coordinator's demand. Nothing new when what they list has not changed."""
+    with transaction.atomic():
+        return documents.donation_certificates_refresh(donation=donation, actor=actor, on_demand=True)
 
 
 # --- Ready ---------------------------------------------------------------------------------------
@@ -712,6 +712,7 @@ def waste_lot_hand_over(*, lot, actor, handover_date, bsdd_number="", measured_w
                 % {"reference": lot.reference, "operator": lot.destination_name},
                 at=at,
             )
+        documents.deee_certificates_issue(lot=lot, actor=actor)
     return lot
 
 

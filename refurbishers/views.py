@@ -24,7 +24,7 @@ from reemploi.models import Device, Document, Organisation
 from reemploi.permissions import is_coordinator, organisation_ids
 from reemploi.selectors import device_search
 
-from . import forms, imports, parsers, permissions, selectors, services
+from . import documents, forms, imports, parsers, permissions, selectors, services
 from .enums import ImportKind, PartKind, PartStatus, SanitisationOutcome, ShipmentLineStatus, ShipmentStatus
 from .guards import storage_problems
 from .models import Evidence, ImportJob, Part, Sanitisation, Shipment, ShipmentLine, StorageMedium, WasteLot
@@ -313,23 +313,67 @@ def no_storage(request, uuid):
     return render(request, "refurbishers/no_storage_form.html", {"device": device, "form": form})
 
 
-@require_POST
-def certificate_request(request, uuid):
-    device = permissions.get_workshop_device(request.user, uuid, write=False)
-    if not (permissions.can_work_on(request.user, device) or is_coordinator(request.user, write=True)):
-        raise PermissionDenied(_("Votre rôle ne permet que la consultation."))
+def donation_certificates(request, uuid):
+    """A donation's media and their proofs, its certificates, and the button that issues them."""
+    donation = permissions.get_workshop_donation(request.user, uuid)
+    rows = documents.donation_media_rows(donation)
+    issued = (
+        Document.objects.filter(donation=donation)
+        .exclude(kind__in=["reception_sheet"])
+        .select_related("supersedes")
+        .order_by("kind", "-requested_at")
+    )
+    return render(
+        request,
+        "refurbishers/donation_certificates.html",
+        {
+            "donation": donation,
+            "rows": rows,
+            "cleared": documents.donation_is_cleared(donation),
+            "declarations": selectors.donation_declarations(donation),
+            "documents": [d for d in issued if d.kind != documents.MEDIUM_CERTIFICATE],
+            "medium_certificates": sum(1 for d in issued if d.kind == documents.MEDIUM_CERTIFICATE),
+            "writable": _may_issue(request.user, donation),
+        },
+    )
+
+
+def donation_document(request, uuid, document_uuid):
+    """A document filed under a donation the workshop works on (the donor owns it)."""
+    donation = permissions.get_workshop_donation(request.user, uuid)
+    document = get_object_or_404(Document.objects.issued(), donation=donation, uuid=document_uuid)
+    return FileResponse(
+        document.file.open("rb"),
+        as_attachment=False,
+        filename=f"{document.number}.pdf",
+        content_type="application/pdf",
+    )
+
+
+def _may_issue(user, donation):
     try:
-        document = services.sanitisation_certificate_request(device=device, actor=request.user)
-    except ValidationError as error:
-        for message in _error_messages(error):
-            messages.error(request, message)
-    else:
+        permissions.get_workshop_donation(user, donation.uuid, write=True)
+    except PermissionDenied:
+        return False
+    return True
+
+
+@require_POST
+def donation_certificates_issue(request, uuid):
+    donation = permissions.get_workshop_donation(request.user, uuid, write=True)
+    requested = services.donation_certificates_request(donation=donation, actor=request.user)
+    if not requested:
+        messages.info(request, _("Les certificats du don sont déjà à jour : rien de nouveau à certifier."))
+    for document in requested:
         document.refresh_from_db()
         if document.number:
-            messages.success(request, _("Certificat %(number)s émis.") % {"number": document.number})
+            messages.success(
+                request,
+                _("%(title)s : n° %(number)s émis.") % {"title": document.title, "number": document.number},
+            )
         else:
-            messages.info(request, _("Le certificat est en cours de génération."))
-    return redirect(reverse("device_detail", args=[device.uuid]) + "#supports")
+            messages.info(request, _("%(title)s : en cours de génération.") % {"title": document.title})
+    return redirect("refurbishers:donation_certificates", uuid=donation.uuid)
 
 
 @require_http_methods(["GET", "POST"])

@@ -385,6 +385,20 @@ def test_nwipe_report_proves_the_erasure_and_moves_the_device_on(refurbisher, re
     assert device.events.last().cause == sanitisation
 
 
+def test_nwipe_run_figures_are_kept_for_the_certificate(refurbisher, refurbisher_org):
+    device = DeviceFactory(holder=refurbisher_org, state=S.AUDITED)
+    MediumFactory(device=device, serial_number="DISK-NW-1")
+    run(
+        "nwipe",
+        refurbisher_org,
+        refurbisher,
+        as_file(nwipe_v1(passes=1, blank="Yes", bytes_erased=500107862016)),
+    )
+    sanitisation = Sanitisation.objects.get()
+    assert (sanitisation.passes, sanitisation.rounds, sanitisation.blanking) == (1, 1, True)
+    assert (sanitisation.error_count, sanitisation.bytes_erased) == (0, 500107862016)
+
+
 def test_nwipe_first_layout_uses_the_importers_method(refurbisher, refurbisher_org):
     device = DeviceFactory(holder=refurbisher_org, state=S.RECEIVED)
     MediumFactory(device=device, serial_number="OLD-LAYOUT")

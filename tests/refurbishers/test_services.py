@@ -15,7 +15,7 @@ from refurbishers.models import Audit, Evidence, Grading, Part, Sanitisation, Wa
 from refurbishers.selectors import waste_register
 from tests.reemploi.factories import DeviceFactory, OrganisationFactory, category, member_of
 
-from .factories import MediumFactory, SanitisationFactory, erased_medium, ready_device, sanitised_device
+from .factories import MediumFactory, SanitisationFactory, ready_device, sanitised_device
 
 pytestmark = pytest.mark.django_db
 
@@ -445,18 +445,3 @@ def test_a_device_can_only_be_in_one_open_shipment(refurbisher, refurbisher_org,
         refurbisher=refurbisher_org, relais=relais_org, actor=refurbisher, devices=[device]
     )
     assert "déjà" in refused[device]
-
-
-def test_certificate_lists_each_medium_once_data_is_gone(
-    refurbisher, refurbisher_org, django_capture_on_commit_callbacks
-):
-    device = DeviceFactory(holder=refurbisher_org, state=S.AUDITED)
-    medium = MediumFactory(device=device)
-    with pytest.raises(ValidationError):
-        services.sanitisation_certificate_request(device=device, actor=refurbisher)
-    SanitisationFactory(medium=medium)
-    erased_medium(device)
-    with django_capture_on_commit_callbacks(execute=True):
-        document = services.sanitisation_certificate_request(device=device, actor=refurbisher)
-    document.refresh_from_db()
-    assert document.number.startswith("CEF-") and document.public_facts["Supports effacés ou détruits"] == 2
