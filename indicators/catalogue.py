@@ -45,6 +45,7 @@ SECTIONS = {
     "donors": _("Donateurs"),
 }
 
+
 def _mesh(prefix, section, places_label, places_short):
     """The same mesh indicators for the places open to the public and for DEEE collection points."""
     state = {"periods": STATE_PERIODS, "section": section}

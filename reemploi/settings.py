@@ -336,5 +336,13 @@ CELERY_BEAT_SCHEDULE["refurbishers-resubmit-imports"] = {
 }
 
 # --- indicators ---
+CELERY_BEAT_SCHEDULE["indicators-reuse-attestations"] = {
+    "task": "indicators.tasks.issue_yearly_reuse_attestations",
+    "schedule": crontab(month_of_year=1, day_of_month=2, hour=5, minute=0),
+}
+CELERY_BEAT_SCHEDULE["indicators-final-impact-reports"] = {
+    "task": "indicators.tasks.issue_final_impact_reports",
+    "schedule": crontab(hour=5, minute=30),
+}
 # Attribution the tile server's licence requires (e.g. "© les contributeurs d'OpenStreetMap").
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
