@@ -110,7 +110,7 @@ def test_reuse_attestation_gives_each_serials_outcome_and_the_decree_ratio(chain
         # A = 2 reused (sold, lent) of 4 laptops (DEEE 6°), B = 120 declared: 1.7 %, target 50 %.
         "1,7 %",
         "objectif",
-        "120 équipements réformés en stock au 1er janvier",
+        "120 équipements réformés en stock au 1er janvier",  # B
     ):
         assert expected in text, expected
     outcomes = {serial: text.split(serial, 1)[1][:80] for serial in SERIALS}
