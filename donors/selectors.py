@@ -33,6 +33,30 @@ def donation_documents(donation):
     return Document.objects.issued().filter(subjects).order_by("-issued_at")
 
 
+def space_documents(organisation_ids, limit=50):
+    """Issued documents of a donor's space: those addressed to its organisations and those filed
+    under their donations, each with its download link (a document filed under a donation opens
+    through the donation's private link, whoever it is addressed to)."""
+    from django.urls import reverse
+
+    from .tokens import tracking_token
+
+    documents = (
+        Document.objects.issued()
+        .filter(Q(owner_id__in=organisation_ids) | Q(donation__donor_organisation_id__in=organisation_ids))
+        .select_related("donation")
+        .order_by("-issued_at", "-id")[:limit]
+    )
+    rows = []
+    for document in documents:
+        if document.donation_id:
+            url = reverse("donors:track_document", args=[tracking_token(document.donation), document.uuid])
+        else:
+            url = reverse("document_download", args=[document.uuid])
+        rows.append((document, url))
+    return rows
+
+
 def donation_devices(donation):
     return (
         Device.objects.filter(donation_line__donation=donation)

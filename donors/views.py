@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -585,8 +586,6 @@ def space(request):
         if organisation.kind == OrganisationKind.PUBLIC_BODY:
             panel["ratio"] = selectors.public_reuse_ratio(organisation)
         panels.append(panel)
-    from reemploi.models import Document
-
     return render(
         request,
         "donors/space.html",
@@ -594,7 +593,8 @@ def space(request):
             "page": page,
             "query": query,
             "panels": panels,
-            "documents": Document.objects.issued().filter(owner_id__in=org_ids)[:20],
+            "documents": selectors.space_documents(org_ids),
+            "years": list(range(timezone.localdate().year, timezone.localdate().year - 6, -1)),
             "access_requests": DonorAccessRequest.objects.filter(
                 organisation_id__in=permissions.admin_organisation_ids(user),
                 status=AccessRequestStatus.PENDING,
