@@ -1127,7 +1127,8 @@ def tax_receipt_ask(*, donation, declared_value, actor=None, at=None):
             _("Reçu fiscal demandé"),
             actor=actor,
             by_donor=True,
-            note=_("Valeur déclarée : %(value)s €") % {"value": number_format(declared_value, 2)},
+            note=_("Valeur déclarée : %(value)s €")
+            % {"value": number_format(declared_value, 2, force_grouping=True)},
             at=at,
         )
         notifications.send(

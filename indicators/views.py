@@ -10,6 +10,11 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from donors.enums import DonorKind, TaxReceiptStatus
+from donors.models import Donation, TaxReceiptRequest
+from donors.permissions import donor_organisation_ids
+from donors.tokens import donation_for_token
+from reemploi.models import Document, Organisation
 from reemploi.permissions import is_coordinator
 
 from . import catalogue, exports, reports, services
@@ -206,9 +211,6 @@ def impact_report_request(request):
 @require_POST
 def donation_impact_report(request, uuid):
     """A donation's impact report, asked for from its page by the donor's members or the coordinator."""
-    from donors.models import Donation
-    from donors.permissions import donor_organisation_ids
-
     donation = get_object_or_404(Donation.objects.visible_to(request.user), uuid=uuid)
     if not (
         is_coordinator(request.user, write=True)
@@ -224,9 +226,6 @@ def donation_impact_report(request, uuid):
 @require_POST
 def tracked_impact_report(request, token):
     """The same from the donor's private tracking link."""
-    from donors.models import Donation
-    from donors.tokens import donation_for_token
-
     donation = donation_for_token(token, Donation.objects.all())
     document = services.impact_report_request(donation=donation)
     _document_requested(request, document)
@@ -236,9 +235,6 @@ def tracked_impact_report(request, token):
 @require_GET
 def donor_documents(request):
     """The coordinator's page: every donor organisation, its documents, and forms to issue them."""
-    from donors.enums import DonorKind
-    from reemploi.models import Document, Organisation
-
     if not is_coordinator(request.user):
         raise PermissionDenied
     organisations = Organisation.objects.filter(kind__in=DonorKind.organisation_kinds(), is_active=True)
@@ -255,5 +251,8 @@ def donor_documents(request):
             "documents": documents,
             "years": year_choices(),
             "can_issue": is_coordinator(request.user, write=True),
+            "tax_receipts": TaxReceiptRequest.objects.filter(status=TaxReceiptStatus.REQUESTED)
+            .select_related("donation__donor_organisation")
+            .order_by("requested_at"),
         },
     )

@@ -252,3 +252,17 @@ def test_individual_donation_impact_report_from_the_tracking_link(coordinator, r
     page = client.get(f"/dons/suivi/{token}/").content.decode()
     assert report.number in page
     assert client.post("/indicateurs/bilan-impact/suivi/faux-jeton/").status_code == 404
+
+
+def test_the_coordinators_page_lists_donors_and_pending_tax_receipts(client, coordinator, refurbisher_org):
+    from donors.services import tax_receipt_ask
+
+    donation = _received(coordinator, refurbisher_org, DonorKind.COMPANY, ["PFCOMP2"])
+    tax_receipt_ask(donation=donation, declared_value=Decimal("1250"))
+    client.force_login(coordinator)
+    page = client.get("/indicateurs/documents-donateurs/").content.decode()
+    assert donation.donor_organisation.name in page and donation.reference in page and "1\xa0250,00 €" in page
+    client.force_login(member_of(departement_org("58"), username="dep"))
+    assert client.get("/indicateurs/documents-donateurs/").status_code == 403
+    client.force_login(factories.donor_member(donation, username="entreprise"))
+    assert client.get("/indicateurs/documents-donateurs/").status_code == 403
