@@ -195,3 +195,25 @@ def test_the_coordinator_refuses_with_a_reason(client, coordinator, refurbisher_
     assert "valeur nette comptable" in mailoutbox[0].body
     # Refused: the company may ask again.
     assert services.tax_receipt_ask(donation=donation, declared_value=Decimal("40")).status == "requested"
+
+
+def test_the_api_asks_for_a_receipt_with_readable_errors(client, coordinator, refurbisher_org):
+    donation = _received_company_donation(coordinator, refurbisher_org)
+    client.force_login(factories.donor_member(donation, username="entreprise"))
+    url = f"/api/donations/{donation.uuid}/tax-receipt/"
+    response = client.post(url, {"declared_value": "0"}, content_type="application/json")
+    assert response.status_code == 400 and "declared_value" in response.json()
+    response = client.post(url, {"declared_value": "420.00"}, content_type="application/json")
+    assert response.status_code == 201 and response.json()["status"] == "requested"
+    response = client.post(url, {"declared_value": "420.00"}, content_type="application/json")
+    assert response.status_code == 400 and "déjà été demandé" in response.json()["detail"]
+
+    public = factories.received(coordinator, refurbisher_org, kind=DonorKind.PUBLIC_BODY)
+    client.force_login(factories.donor_member(public, username="commune"))
+    response = client.post(
+        f"/api/donations/{public.uuid}/tax-receipt/",
+        {"declared_value": "10"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    assert "Seules les entreprises" in response.json()["detail"]

@@ -468,7 +468,9 @@ def test_public_body_sees_its_yearly_reuse_ratio(client, coordinator, refurbishe
     donation = factories.received(coordinator, refurbisher_org, kind=DonorKind.PUBLIC_BODY)
     client.force_login(factories.donor_member(donation))
     page = client.get(reverse("donors:space")).content.decode()
-    assert "Décret n° 2023-266" in page and "0 équipement orienté vers le réemploi et réemployé pour 120" in page
+    assert (
+        "Décret n° 2023-266" in page and "0 équipement orienté vers le réemploi et réemployé pour 120" in page
+    )
     sold, given = Device.objects.filter(donation_line__donation=donation)[:2]
     Device.objects.filter(pk=sold.pk).update(state=DeviceState.SOLD)
     Device.objects.filter(pk=given.pk).update(state=DeviceState.GIVEN)
