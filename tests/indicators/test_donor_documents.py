@@ -266,3 +266,24 @@ def test_the_coordinators_page_lists_donors_and_pending_tax_receipts(client, coo
     assert client.get("/indicateurs/documents-donateurs/").status_code == 403
     client.force_login(factories.donor_member(donation, username="entreprise"))
     assert client.get("/indicateurs/documents-donateurs/").status_code == 403
+
+
+def test_yearly_impact_report_from_the_space_and_no_access_for_departement_staff(chain, client):
+    organisation, year = chain["organisation"], timezone.localdate().year
+    member = factories.donor_member(chain["donation"], username="cc-loire")
+    client.force_login(member)
+    data = {"organisation": str(organisation.uuid), "year": year, "next": "/dons/"}
+    assert client.post("/indicateurs/bilan-impact/", data).status_code == 302
+    report = Document.objects.get(kind="impact_report", owner=organisation, params={"year": year})
+    assert report.status == DocumentStatus.ISSUED, report.error
+    text = text_of(report)
+    assert f"Bilan d'impact {year}" in text and "4 appareils donnés" in text.replace("\n", " ")
+    assert "Decize (58)" in text and "Durandeau" not in text
+    space = client.get("/dons/").content.decode()
+    assert report.number in space
+
+    staff = member_of(departement_org("58"), username="dep")
+    client.force_login(staff)
+    assert client.get(f"/dons/{chain['donation'].uuid}/").status_code == 404
+    assert client.get(f"/documents/{report.uuid}/telecharger/").status_code == 404
+    assert client.post("/indicateurs/bilan-impact/", data).status_code == 403
