@@ -13,6 +13,7 @@ from .models import (
     DonorAccessRequest,
     Reception,
     ReceptionLine,
+    TaxReceiptRequest,
 )
 
 
@@ -173,3 +174,18 @@ class DonorAccessRequestAdmin(admin.ModelAdmin):
     list_display = ["user", "organisation", "donation", "status", "created_at", "decided_by"]
     list_filter = ["status"]
     raw_id_fields = ["user", "organisation", "donation"]
+
+
+@admin.register(TaxReceiptRequest)
+class TaxReceiptRequestAdmin(admin.ModelAdmin):
+    """Read-only: requests are decided on the donation's page, through the services."""
+
+    list_display = ["donation", "declared_value", "status", "requested_at", "decided_by", "document"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in TaxReceiptRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

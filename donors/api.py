@@ -3,6 +3,8 @@ and one POST action per step: qualify, schedule, collect, receive. Errors come b
 400 with the fields at fault, 403 when not allowed, 404 outside the user's scope, 409 when the
 donation's status does not allow the step."""
 
+from decimal import Decimal
+
 import django_filters
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
@@ -17,7 +19,7 @@ from reemploi.enums import OrganisationKind
 from reemploi.models import Commune, EquipmentCategory, Organisation, Site
 from reemploi.permissions import is_coordinator, organisations
 
-from . import services
+from . import permissions, services
 from .enums import AVAILABILITY_CHOICES, Channel, Condition, DonationStatus, DonorKind, HandoverMode, Verdict
 from .models import Donation, DonationLine
 from .rules import LineInput, Rules
@@ -304,6 +306,22 @@ class ReceiveSerializer(serializers.Serializer):
     extra_lines = ReceiveExtraSerializer(many=True, required=False, default=list)
 
 
+class TaxReceiptAskSerializer(serializers.Serializer):
+    declared_value = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text=_("Valeur du don déclarée par l'entreprise, en euros (supérieure à zéro)."),
+    )
+
+
+class TaxReceiptSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    declared_value = serializers.DecimalField(max_digits=12, decimal_places=2)
+    status = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+
+
 def _by_position(donation, entries):
     lines = {line.position: line for line in donation.lines.all()}
     resolved = []
@@ -474,6 +492,26 @@ class DonationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             extra_lines=extra,
         )
         return self._respond(donation)
+
+    @extend_schema(request=TaxReceiptAskSerializer, responses={201: TaxReceiptSerializer})
+    @action(detail=True, methods=["post"], url_path="tax-receipt")
+    def tax_receipt(self, request, uuid=None):
+        """A company member asks for the donation's tax receipt (CGI art. 238 bis) with the value the
+        company declares; the coordination validates it. Individuals and public bodies: 403."""
+        donation = self.get_object()
+        if not permissions.can_act_as_donor(request.user, donation):
+            raise exceptions.PermissionDenied(
+                _("Seuls les membres de l'entreprise donatrice demandent son reçu.")
+            )
+        payload = TaxReceiptAskSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            receipt = services.tax_receipt_ask(
+                donation=donation, declared_value=payload.validated_data["declared_value"], actor=request.user
+            )
+        except services.TaxReceiptRefused as refused:
+            raise exceptions.PermissionDenied(str(refused)) from None
+        return Response(TaxReceiptSerializer(receipt).data, status=status.HTTP_201_CREATED)
 
 
 router = SimpleRouter()

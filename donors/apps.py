@@ -15,10 +15,16 @@ class DonorsConfig(AppConfig):
         from reemploi.enums import OrganisationKind as K
 
         from . import views
-        from .documents import build_reception_sheet
+        from .documents import build_reception_sheet, build_tax_receipt
 
         documents.register_kind(
             "reception_sheet", prefix="REC", label=_("Fiche de réception"), build=build_reception_sheet
+        )
+        documents.register_kind(
+            "tax_receipt",
+            prefix="RF",
+            label=_("Reçu fiscal (article 238 bis du CGI)"),
+            build=build_tax_receipt,
         )
         entries = [
             {"url": "donors:queue", "label": "Dons à qualifier", "kinds": [K.COORDINATOR]},

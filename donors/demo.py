@@ -83,6 +83,7 @@ def build(network):
             for step, days in STEPS:
                 builder.donation_at_step(kind, step, days)
         builder.refused_and_cancelled()
+        builder.tax_receipt()
 
 
 class _Builder:
@@ -417,6 +418,24 @@ class _Builder:
             requested_by=self.workshop_users[workshop.pk],
             donation=donation,
         )
+
+    def tax_receipt(self):
+        """The company asks for the tax receipt of its earliest received donation; the coordinator
+        issues it."""
+        company = self.network.donors[OrganisationKind.COMPANY]
+        donation = (
+            Donation.objects.filter(
+                donor_organisation=company, status__in=[DonationStatus.RECEIVED, DonationStatus.CLOSED]
+            )
+            .order_by("created_at", "id")
+            .first()
+        )
+        if donation is None:
+            return
+        receipt = services.tax_receipt_ask(
+            donation=donation, declared_value=Decimal("1850.00"), actor=self.network.users.get("donateur")
+        )
+        services.tax_receipt_issue(receipt=receipt, actor=self.coordinator)
 
     def refused_and_cancelled(self):
         start = self.now - timedelta(days=11)

@@ -59,3 +59,59 @@ def build_reception_sheet(document):
 
 def _key(value):
     return "".join((value or "").split()).upper()
+
+
+def build_tax_receipt(document):
+    """The receipt for a company's gift in kind, with the fields of form 2041-MEC-SD (Cerfa 16216):
+    its number is the document's sequential number."""
+    from django.conf import settings
+
+    from .models import TaxReceiptRequest
+
+    receipt = TaxReceiptRequest.objects.select_related(
+        "donation__donor_organisation", "donation__commune", "donation__reception"
+    ).get(pk=document.subject_id)
+    donation = receipt.donation
+    company = donation.donor_organisation
+    reception = donation.reception
+    collection = getattr(donation, "collection", None)
+    handed_over = (collection.collected_at if collection and collection.collected_at else None) or (
+        reception.received_at
+    )
+    lines = [
+        line
+        for line in reception.lines.select_related("line__category").order_by("line__position")
+        if line.received_quantity
+    ]
+    devices = list(
+        Device.objects.filter(donation_line__donation=donation)
+        .exclude(state__in=["expected", "collected", "lost"])
+        .select_related("category")
+        .order_by("donation_line__position", "serial_number", "id")
+    )
+    address = company.address or f"{donation.address}, {donation.postal_code} {donation.commune.name}"
+    value = f"{receipt.declared_value:,.2f}".replace(",", " ").replace(".", ",") + " €"
+    facts = {
+        _("Reçu n°"): document.number,
+        _("Entreprise donatrice"): company.name,
+        _("SIREN"): company.siren or "—",
+        _("Date du don"): timezone.localtime(handed_over).strftime("%d/%m/%Y"),
+        _("Nature du don"): _("Don en nature"),
+        _("Valeur déclarée par l'entreprise"): value,
+    }
+    return Rendered(
+        template="donors/pdf/tax_receipt.html",
+        context={
+            "receipt": receipt,
+            "donation": donation,
+            "company": company,
+            "company_address": address,
+            "handed_over": handed_over,
+            "lines": lines,
+            "devices": devices,
+            "quantity": sum(line.received_quantity for line in lines),
+            "value": value,
+            "network_object": settings.NETWORK_OBJECT,
+        },
+        public_facts=facts,
+    )

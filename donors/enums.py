@@ -90,3 +90,19 @@ AVAILABILITY_CHOICES = [
     for day, day_label in WEEKDAYS
     for half, half_label in HALF_DAYS
 ]
+
+
+class Outcome(models.TextChoices):
+    """What became of a donated device, as documents tell the donor."""
+
+    REUSED = "reused", _("Réemployé")
+    RECYCLED = "recycled", _("Recyclé (traitement DEEE)")
+    PARTS = "parts", _("Démantelé pour pièces")
+    LOST = "lost", _("Perdu")
+    IN_PROGRESS = "in_progress", _("En cours de traitement")
+
+
+class TaxReceiptStatus(models.TextChoices):
+    REQUESTED = "requested", _("Demandé")
+    ISSUED = "issued", _("Émis")
+    REFUSED = "refused", _("Refusé")

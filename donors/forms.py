@@ -566,3 +566,36 @@ class CategoryRuleForm(forms.Form):
     def __init__(self, *args, category, **kwargs):
         self.category = category
         super().__init__(*args, prefix=f"cat-{category.code}", **kwargs)
+
+
+class EuroField(forms.DecimalField):
+    """An amount as people type it in French: "1 250,50 €", "1250.5"."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = re.sub(r"[\s\u00a0\u202f€]", "", value).replace(",", ".")
+        return super().to_python(value)
+
+
+class TaxReceiptForm(forms.Form):
+    declared_value = EuroField(
+        label=_("Valeur de votre don (€)"),
+        help_text=_(
+            "La valeur que votre entreprise déclare, sous sa responsabilité : en général la valeur nette "
+            "comptable des biens donnés."
+        ),
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+    def clean_declared_value(self):
+        value = self.cleaned_data["declared_value"]
+        if value <= 0:
+            raise ValidationError(_("Indiquez la valeur de votre don en euros, supérieure à zéro."))
+        return value
+
+
+class TaxReceiptDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("issue", _("Émettre")), ("refuse", _("Refuser"))])
+    reason = forms.CharField(label=_("Motif du refus (envoyé au donateur)"), required=False, max_length=2000)

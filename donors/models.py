@@ -24,6 +24,7 @@ from .enums import (
     DonorKind,
     HandoverMode,
     MessageSide,
+    TaxReceiptStatus,
     Verdict,
 )
 
@@ -615,3 +616,53 @@ class DonorAccessRequest(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.organisation}"
+
+
+class TaxReceiptRequest(models.Model):
+    """A company donor asks for a tax receipt (CGI art. 238 bis, form 2041-MEC-SD) with the value it
+    declares for its gift in kind; the coordinator issues it (the receipt's number is the document's
+    sequential number) or refuses it with a reason."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    donation = models.ForeignKey(Donation, on_delete=models.PROTECT, related_name="tax_receipt_requests")
+    declared_value = models.DecimalField(
+        _("valeur déclarée par l'entreprise (€)"), max_digits=12, decimal_places=2
+    )
+    status = models.CharField(
+        _("statut"), max_length=10, choices=TaxReceiptStatus.choices, default=TaxReceiptStatus.REQUESTED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("demandé le"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("décidé le"), null=True, blank=True)
+    refusal_reason = models.TextField(_("motif du refus"), blank=True)
+    document = models.OneToOneField(
+        "reemploi.Document", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("demande de reçu fiscal")
+        verbose_name_plural = _("demandes de reçu fiscal")
+        constraints = [
+            models.CheckConstraint(condition=Q(declared_value__gt=0), name="tax_receipt_value_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=TaxReceiptStatus.values), name="tax_receipt_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=TaxReceiptStatus.REFUSED) | ~Q(refusal_reason=""),
+                name="tax_receipt_refusal_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["donation"],
+                condition=Q(status__in=[TaxReceiptStatus.REQUESTED, TaxReceiptStatus.ISSUED]),
+                name="one_tax_receipt_per_donation",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.donation} – {self.declared_value} €"

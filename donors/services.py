@@ -33,6 +33,7 @@ from .enums import (
     DonorKind,
     HandoverMode,
     MessageSide,
+    TaxReceiptStatus,
     Verdict,
 )
 from .models import (
@@ -48,6 +49,7 @@ from .models import (
     Reception,
     ReceptionLine,
     ReferenceCounter,
+    TaxReceiptRequest,
 )
 from .rules import LineInput, Rules
 from .tokens import tracking_url
@@ -1079,6 +1081,116 @@ def donation_cancel(*, donation, reason, actor=None, by_donor=False, at=None):
             {"donation": donation, "reason": reason, "tracking_url": tracking_url(donation)},
         )
     return donation
+
+
+# --- Tax receipt (companies, CGI art. 238 bis, form 2041-MEC-SD) ---------------------------------
+
+
+class TaxReceiptRefused(PermissionDenied):
+    """This donor may not ask for a tax receipt (an individual, a public body...). Its message is
+    shown as is."""
+
+
+TAX_RECEIPT_STATUSES = [DonationStatus.RECEIVED, DonationStatus.CLOSED]
+
+
+def tax_receipt_ask(*, donation, declared_value, actor=None, at=None):
+    """A company asks for the tax receipt of a received donation, with the value it declares for its
+    gift in kind (net book value, in euros, more than zero). The coordination is told."""
+    if donation.donor_kind != DonorKind.COMPANY:
+        raise TaxReceiptRefused(
+            _(
+                "Seules les entreprises peuvent demander un reçu fiscal (article 238 bis du CGI) : "
+                "les particuliers et les organismes publics ne peuvent pas en bénéficier pour ce don."
+            )
+        )
+    if declared_value is None or declared_value <= 0:
+        raise ValidationError(
+            {"declared_value": _("Indiquez la valeur de votre don en euros, supérieure à zéro.")}
+        )
+    with transaction.atomic():
+        locked = Donation.objects.select_for_update().get(pk=donation.pk)
+        if locked.status not in TAX_RECEIPT_STATUSES:
+            raise ValidationError(_("Le reçu fiscal se demande une fois le don réceptionné par l'atelier."))
+        if locked.tax_receipt_requests.exclude(status=TaxReceiptStatus.REFUSED).exists():
+            raise ValidationError(_("Un reçu fiscal a déjà été demandé pour ce don."))
+        receipt = TaxReceiptRequest(
+            donation=locked,
+            declared_value=declared_value,
+            requested_by=actor,
+            requested_at=_now(at),
+        )
+        receipt.full_clean()
+        receipt.save()
+        _event(
+            locked,
+            _("Reçu fiscal demandé"),
+            actor=actor,
+            by_donor=True,
+            note=_("Valeur déclarée : %(value)s €")
+            % {"value": number_format(declared_value, 2, force_grouping=True)},
+            at=at,
+        )
+        notifications.send(
+            "tax_receipt_asked",
+            notifications.coordination_emails(),
+            {
+                "donation": locked,
+                "receipt": receipt,
+                "detail_url": settings.SITE_URL + f"/dons/{locked.uuid}/",
+            },
+        )
+    return receipt
+
+
+def _decidable(receipt, actor):
+    if not permissions.can_qualify(actor):
+        raise PermissionDenied(_("Seule la coordination émet ou refuse les reçus fiscaux."))
+    locked = TaxReceiptRequest.objects.select_for_update().select_related("donation").get(pk=receipt.pk)
+    if locked.status != TaxReceiptStatus.REQUESTED:
+        raise DonationTransitionError(_("Cette demande de reçu fiscal a déjà été traitée."))
+    return locked
+
+
+def tax_receipt_issue(*, receipt, actor, at=None):
+    """The coordinator validates the request: the receipt is issued through the document register
+    (its number is the receipt's sequential number) and mailed to the donor."""
+    with transaction.atomic():
+        locked = _decidable(receipt, actor)
+        donation = locked.donation
+        document = documents.document_request(
+            kind="tax_receipt",
+            subject=locked,
+            title=_("Reçu fiscal – don %(reference)s") % {"reference": donation.reference},
+            owner=donation.donor_organisation,
+            recipient_email=donation.contact_email,
+            requested_by=actor,
+            donation=donation,
+        )
+        locked.status, locked.decided_by, locked.decided_at = TaxReceiptStatus.ISSUED, actor, _now(at)
+        locked.document = document
+        locked.save(update_fields=["status", "decided_by", "decided_at", "document"])
+        _event(donation, _("Reçu fiscal validé par la coordination"), actor=actor, at=at)
+    return locked
+
+
+def tax_receipt_refuse(*, receipt, actor, reason, at=None):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Indiquez le motif du refus, il est envoyé au donateur.")})
+    with transaction.atomic():
+        locked = _decidable(receipt, actor)
+        locked.status, locked.decided_by, locked.decided_at = TaxReceiptStatus.REFUSED, actor, _now(at)
+        locked.refusal_reason = reason
+        locked.save(update_fields=["status", "decided_by", "decided_at", "refusal_reason"])
+        donation = locked.donation
+        _event(donation, _("Reçu fiscal refusé"), actor=actor, note=reason, at=at)
+        notifications.send(
+            "tax_receipt_refused",
+            [donation.contact_email],
+            {"donation": donation, "reason": reason, "tracking_url": tracking_url(donation)},
+        )
+    return locked
 
 
 # --- Retention ------------------------------------------------------------------------------------

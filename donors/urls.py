@@ -19,6 +19,7 @@ urlpatterns = [
     path("suivi/<str:token>/annuler/", views.track_cancel, name="track_cancel"),
     path("suivi/<str:token>/compte/", views.track_account, name="track_account"),
     path("suivi/<str:token>/documents/<uuid:document_uuid>/", views.track_document, name="track_document"),
+    path("suivi/<str:token>/recu-fiscal/", views.track_tax_receipt, name="track_tax_receipt"),
     # Signed in: donors, coordinator, refurbishers.
     path("", views.space, name="space"),
     path("a-qualifier/", views.queue, name="queue"),
@@ -33,4 +34,6 @@ urlpatterns = [
     path("<uuid:uuid>/message/", views.message, name="message"),
     path("<uuid:uuid>/annuler/", views.cancel, name="cancel"),
     path("<uuid:uuid>/photos/<uuid:photo_uuid>/", views.photo, name="photo"),
+    path("<uuid:uuid>/recu-fiscal/", views.tax_receipt_ask, name="tax_receipt_ask"),
+    path("recus-fiscaux/<uuid:uuid>/decision/", views.tax_receipt_decide, name="tax_receipt_decide"),
 ]

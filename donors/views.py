@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,11 +25,20 @@ from .enums import (
     CollectionStatus,
     Condition,
     DonationStatus,
+    DonorKind,
     HandoverMode,
     MessageSide,
+    TaxReceiptStatus,
     Verdict,
 )
-from .models import AcceptancePolicy, CategoryRule, Donation, DonationPhoto, DonorAccessRequest
+from .models import (
+    AcceptancePolicy,
+    CategoryRule,
+    Donation,
+    DonationPhoto,
+    DonorAccessRequest,
+    TaxReceiptRequest,
+)
 from .rules import Rules
 from .tokens import donation_for_token, tracking_path, tracking_token
 
@@ -274,6 +284,10 @@ def _donation_context(request, donation, *, donor_view, token=None):
         "step_list": [(status, DonationStatus(status).label) for status in STEPS],
         "done_steps": STEPS[: STEPS.index(donation.status)] if donation.status in STEPS else [],
         "message_form": forms.MessageForm(),
+        "tax_receipts": list(donation.tax_receipt_requests.select_related("document")),
+        "can_ask_tax_receipt": _may_ask_tax_receipt(donation),
+        "tax_receipt_form": forms.TaxReceiptForm(),
+        "can_request_impact_report": donation.status in services.TAX_RECEIPT_STATUSES,
     }
     if token:
         context.update(
@@ -308,6 +322,86 @@ def _back_to_track(token):
 
 def _donor_actor(request):
     return request.user if request.user.is_authenticated else None
+
+
+def _may_ask_tax_receipt(donation):
+    return (
+        donation.donor_kind == DonorKind.COMPANY
+        and donation.status in services.TAX_RECEIPT_STATUSES
+        and not any(r.status != TaxReceiptStatus.REFUSED for r in donation.tax_receipt_requests.all())
+    )
+
+
+def _ask_tax_receipt(request, donation, back, actor):
+    """The company's request for a tax receipt: a 403 with the reason for individuals and public
+    bodies, the form again with its errors (400), or back to the donation's page."""
+    form = forms.TaxReceiptForm(request.POST)
+    context = {"donation": donation, "form": form, "back": back}
+    if donation.donor_kind != DonorKind.COMPANY:
+        context["refused"] = _(
+            "Seules les entreprises peuvent demander un reçu fiscal (article 238 bis du CGI) : les "
+            "particuliers et les organismes publics ne peuvent pas en bénéficier pour ce don."
+        )
+        return render(request, "donors/tax_receipt_form.html", context, status=403)
+    if form.is_valid():
+        try:
+            services.tax_receipt_ask(
+                donation=donation, declared_value=form.cleaned_data["declared_value"], actor=actor
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Votre demande de reçu fiscal est transmise à la coordination : vous recevrez le reçu par "
+                    "e-mail dès sa validation."
+                ),
+            )
+            return redirect(back + "#documents-title")
+    return render(request, "donors/tax_receipt_form.html", context, status=400)
+
+
+@login_not_required
+@require_POST
+def track_tax_receipt(request, token):
+    donation = _tracked(token)
+    return _ask_tax_receipt(request, donation, reverse("donors:track", args=[token]), _donor_actor(request))
+
+
+@require_POST
+def tax_receipt_ask(request, uuid):
+    donation = _visible(request, uuid)
+    if not permissions.can_act_as_donor(request.user, donation):
+        raise PermissionDenied
+    return _ask_tax_receipt(request, donation, reverse("donors:detail", args=[uuid]), request.user)
+
+
+@require_POST
+def tax_receipt_decide(request, uuid):
+    """The coordinator issues a requested tax receipt, or refuses it with a reason."""
+    receipt = get_object_or_404(TaxReceiptRequest.objects.select_related("donation"), uuid=uuid)
+    if not permissions.can_qualify(request.user):
+        raise PermissionDenied
+    form = forms.TaxReceiptDecisionForm(request.POST)
+    back = reverse("donors:detail", args=[receipt.donation.uuid]) + "#documents-title"
+    if not form.is_valid():
+        messages.error(request, _("Choisissez d'émettre ou de refuser le reçu."))
+        return redirect(back)
+    try:
+        if form.cleaned_data["decision"] == "issue":
+            services.tax_receipt_issue(receipt=receipt, actor=request.user)
+            messages.success(request, _("Reçu fiscal émis : il est envoyé au donateur par e-mail."))
+        else:
+            services.tax_receipt_refuse(
+                receipt=receipt, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+            messages.success(request, _("Demande de reçu fiscal refusée : le donateur a été prévenu."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except TransitionError as error:
+        messages.error(request, error.message)
+    return redirect(back)
 
 
 @login_not_required
@@ -492,8 +586,6 @@ def space(request):
         if organisation.kind == OrganisationKind.PUBLIC_BODY:
             panel["ratio"] = selectors.public_reuse_ratio(organisation)
         panels.append(panel)
-    from reemploi.models import Document
-
     return render(
         request,
         "donors/space.html",
@@ -501,7 +593,8 @@ def space(request):
             "page": page,
             "query": query,
             "panels": panels,
-            "documents": Document.objects.issued().filter(owner_id__in=org_ids)[:20],
+            "documents": selectors.space_documents(org_ids),
+            "years": list(range(timezone.localdate().year, timezone.localdate().year - 6, -1)),
             "access_requests": DonorAccessRequest.objects.filter(
                 organisation_id__in=permissions.admin_organisation_ids(user),
                 status=AccessRequestStatus.PENDING,
@@ -599,6 +692,7 @@ def detail(request, uuid):
         can_cancel_network=permissions.can_cancel(user, donation)
         and donation.status in (DonationStatus.SUBMITTED, DonationStatus.QUALIFIED, DonationStatus.SCHEDULED),
         photos=donation.photos.all() if network else [],
+        can_decide_tax_receipt=permissions.can_qualify(user),
         back=(
             (reverse("donors:queue") + "?status=", _("Dons"))
             if is_coordinator(user)

@@ -45,15 +45,6 @@ SECTIONS = {
     "donors": _("Donateurs"),
 }
 
-PROXY_DELAY = _(
-    "En attendant le rattachement des dons : délai entre la première entrée de l'appareil dans "
-    "l'historique (annonce ou réception) et sa vente ou son don."
-)
-PROXY_WEIGHT = _(
-    "En attendant les pesées de collecte : poids des appareils réceptionnés en atelier (poids mesuré, "
-    "sinon poids type de la catégorie)."
-)
-
 
 def _mesh(prefix, section, places_label, places_short):
     """The same mesh indicators for the places open to the public and for DEEE collection points."""
@@ -184,10 +175,9 @@ INDICATORS = [
         _("jours"),
         section="distribution",
         description=_(
-            "Médiane, sur les appareils vendus ou donnés dans la période, du délai depuis leur don."
+            "Médiane, sur les appareils vendus ou donnés dans la période, du délai depuis le jour où leur "
+            "don a été proposé (depuis leur entrée dans l'historique pour un appareil venu sans don)."
         ),
-        source="proxy",
-        source_note=PROXY_DELAY,
         decimals=1,
         higher_is_better=False,
     ),
@@ -231,9 +221,11 @@ INDICATORS = [
         _("Kilogrammes collectés"),
         "kg",
         section="weights",
-        description=_("Poids des appareils entrés dans la filière, par catégorie."),
-        source="proxy",
-        source_note=PROXY_WEIGHT,
+        description=_(
+            "Poids des appareils entrés dans la filière, par catégorie : pesée du don à la réception "
+            "(sinon à la collecte) répartie entre ses appareils, sinon poids mesuré de l'appareil, "
+            "sinon poids type de sa catégorie."
+        ),
     ),
     Indicator(
         "kg_reused",
@@ -276,12 +268,6 @@ INDICATORS = [
             "réemployés (A), rapportés au stock réformé au 1er janvier déclaré par chaque donateur (B)."
         ),
         periods=(PeriodType.YEAR, PeriodType.TOTAL),
-        source="proxy",
-        source_note=_(
-            "Le numérateur A vient de l'historique des appareils ; le stock B au 1er janvier sera repris "
-            "des déclarations des donateurs publics quand les dons seront rattachés : le ratio A / B "
-            "s'affiche alors."
-        ),
     ),
 ]
 

@@ -215,6 +215,34 @@ def decree_ratio(oriented, retired_stock):
     return float(oriented / retired_stock * 100)
 
 
+def share_weighed(donation, weight_kg, weighed):
+    """The kilograms collected per device: a weighed donation's weight (`weighed`: {donation id:
+    kg}) shared among its devices in proportion to their own weight `weight_kg` (equal shares when
+    they all weigh nothing); a device of no weighed donation (`donation` 0 or not in `weighed`)
+    keeps its own weight."""
+    weight_kg = np.asarray(weight_kg, dtype=float)
+    donation = np.asarray(donation, dtype=np.int64)
+    if not weighed or not donation.size:
+        return weight_kg
+    ids = np.fromiter(weighed.keys(), dtype=np.int64, count=len(weighed))
+    kg = np.fromiter(weighed.values(), dtype=float, count=len(weighed))
+    order = np.argsort(ids)
+    ids, kg = ids[order], kg[order]
+    slot = np.clip(np.searchsorted(ids, donation), 0, len(ids) - 1)
+    found = ids[slot] == donation
+    if not found.any():
+        return weight_kg
+    groups, group = np.unique(donation[found], return_inverse=True)
+    own = weight_kg[found]
+    total = np.bincount(group, weights=own, minlength=len(groups))
+    count = np.bincount(group, minlength=len(groups))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total[group] > 0, own / total[group], 1.0 / count[group])
+    result = weight_kg.copy()
+    result[found] = kg[slot[found]] * share
+    return result
+
+
 def rate(part, whole):
     return float(part / whole * 100) if whole else None
 

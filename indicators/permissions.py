@@ -35,3 +35,20 @@ def can_request_computation(user, departement):
         m.organisation.departement_id == departement.pk
         for m in memberships(user, kinds=[OrganisationKind.DEPARTEMENT], write=True)
     )
+
+
+def donor_document_organisation(user, organisation_uuid):
+    """The donor organisation whose documents `user` may ask for: the coordinator (staff) any, a
+    member their own. Another organisation is a 404 (`None`); a user with no donor organisation at
+    all (departmental staff, workshops...) may not ask: PermissionDenied."""
+    from django.core.exceptions import PermissionDenied
+
+    from donors.enums import DonorKind
+
+    donors = Organisation.objects.filter(kind__in=DonorKind.organisation_kinds())
+    if not is_coordinator(user, write=True):
+        ids = {m.organisation_id for m in memberships(user, kinds=DonorKind.organisation_kinds())}
+        if not ids:
+            raise PermissionDenied
+        donors = donors.filter(pk__in=ids)
+    return donors.filter(uuid=organisation_uuid).first()

@@ -5,9 +5,9 @@ Heavy reads (one row per device event) run the SQL the ORM writes without buildi
 instances: on PostgreSQL through COPY, parsed by numpy. The database turns dates into local days
 (days since 1970, Paris time).
 
-Sources that live in apps not merged yet have selectors marked TO CONNECT that return None, which
-the computation reads as "not available" (nothing is published, or the approximation described in
-the catalogue is); their computation is already written and tested on plain data."""
+A device that came from a donation takes its dates and weights from the donation: the delay to
+distribution counts from the day the donation was proposed, and the kilograms collected are the
+weights measured at reception (else at collection), shared among the donation's devices."""
 
 import io
 
@@ -18,6 +18,8 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from beneficiaries.enums import BeneficiaryKind
+from donors import selectors as donors_selectors
+from donors.models import Donation
 from reemploi.enums import DeviceState as S
 from reemploi.models import Commune, Departement, DeviceEvent, EquipmentCategory, Organisation, Site
 from relais.models import Sale
@@ -70,7 +72,7 @@ def dataset_load(*, departement_codes=None, today=None):
         },
         organisations=organisations,
         distributions=distribution_events(holders=holders, until=today),
-        intakes=device_flows(Q(to_state=S.RECEIVED, from_state__in=INTAKE_FROM_STATES), holders, today),
+        intakes=intake_flows(holders, today),
         disposals=device_flows(Q(to_state__in=DISPOSAL_STATES), holders, today),
         places=places_load(Site.objects.public_places()),
         collection_points=places_load(Site.objects.collection_points()),
@@ -118,14 +120,14 @@ def _events(condition, holders, until):
 
 
 def distribution_events(*, holders=None, until=None):
-    """Sold, given, lent and returned events, chronological within each device.
-
-    TO CONNECT (donors): `first_day` is the device's first history event (announced or received),
-    the proxy for its donation; once donations are merged, take the donation's date for devices
-    that have a donation line (the median delay's computation is unchanged)."""
+    """Sold, given, lent and returned events, chronological within each device. `first_day` is the
+    day the device's donation was proposed, else (a device with no donation line) the device's first
+    history event."""
     events = (
         _events(Q(to_state__in=DISTRIBUTION_STATES), holders, until or timezone.localdate())
-        .annotate(first_day=local_day("device__created_at"))
+        .annotate(
+            first_day=local_day(Coalesce("device__donation_line__donation__created_at", "device__created_at"))
+        )
         .order_by("device_id", "at", "id")
         .values_list(
             "device_id", "day", "to_state", "holder_id", "device__category_id", "weight", "first_day"
@@ -145,15 +147,38 @@ def distribution_events(*, holders=None, until=None):
     )
 
 
-def device_flows(condition, holders=None, until=None):
-    """Devices entering (first reception) or leaving (DEEE, parts) the network.
+def intake_flows(holders=None, until=None):
+    """Devices entering the network (first reception at a workshop). Their `weight_kg` is what was
+    collected: a donation weighed at reception (else at collection) gives its weight, shared among
+    its devices in proportion to their own weight (measured, else the category's typical weight);
+    a device from no weighed donation weighs its own weight."""
+    flows, donation = device_flows(
+        Q(to_state=S.RECEIVED, from_state__in=INTAKE_FROM_STATES), holders, until, with_donation=True
+    )
+    flows.weight_kg = c.share_weighed(donation, flows.weight_kg, donations_weighed())
+    return flows
 
-    TO CONNECT (donors): the kilograms collected are the weights of the devices received (measured,
-    else the category's typical weight); once collections are merged, feed `kg_collected` with the
-    collections' weighed kilograms instead (same arrays: day, workshop, category, weight)."""
+
+def donations_weighed():
+    """{donation id: kilograms weighed at reception, else at collection} for weighed donations."""
+    weight = Coalesce("reception__weight_kg", "collection__weight_kg")
+    rows = (
+        Donation.objects.annotate(kg=Cast(weight, FloatField()))
+        .filter(kg__isnull=False)
+        .values_list("pk", "kg")
+    )
+    return dict(rows)
+
+
+def device_flows(condition, holders=None, until=None, *, with_donation=False):
+    """Devices entering (first reception) or leaving (DEEE, parts) the network; with the id of each
+    device's donation (0: none) when `with_donation`."""
     events = (
         _events(condition, holders, until or timezone.localdate())
-        .annotate(donor=Coalesce("device__donor_organisation_id", Value(0)))
+        .annotate(
+            donor=Coalesce("device__donor_organisation_id", Value(0)),
+            donation=Coalesce("device__donation_line__donation_id", Value(0)),
+        )
         .order_by()
         .values_list(
             "device_id",
@@ -164,12 +189,13 @@ def device_flows(condition, holders=None, until=None):
             "weight",
             "device__provenance",
             "donor",
+            "donation",
         )
     )
-    device, day, state, holder, category, weight, provenance, donor = _read_columns(
-        events, [np.int64, np.int64, "U8", np.int64, np.int64, float, "U12", np.int64]
+    device, day, state, holder, category, weight, provenance, donor, donation = _read_columns(
+        events, [np.int64, np.int64, "U8", np.int64, np.int64, float, "U12", np.int64, np.int64]
     )
-    return c.DeviceFlows(
+    flows = c.DeviceFlows(
         device=device,
         day=day.astype("datetime64[D]"),
         state=state,
@@ -179,6 +205,7 @@ def device_flows(condition, holders=None, until=None):
         provenance=provenance,
         donor=donor,
     )
+    return (flows, donation) if with_donation else flows
 
 
 def places_load(sites):
@@ -256,14 +283,14 @@ def _sales(kind, holders, until):
     return c.PersonSales(day=day.astype("datetime64[D]"), holder=holder, beneficiary=beneficiary)
 
 
-# --- TO CONNECT once the donors app is merged -----------------------------------------------------
+# --- Public donors (décret n° 2023-266) ------------------------------------------------------------
 
 
-def public_donors_retired_stock():
-    """TO CONNECT (donors): {(public donor organisation id, year): retired items (DEEE 2° and 6°,
-    under 10 years old) in stock on 1 January of that year}, as declared with their donations.
-    None until then: the décret n° 2023-266 ratio A / B is left empty, A is published."""
-    return None
+def public_donors_retired_stock(organisation_ids=None):
+    """{(public donor organisation id, year): retired items (DEEE 2° and 6°, items over 10 years old
+    excluded) in stock on 1 January of that year}, as declared with their donations: the B of the
+    décret n° 2023-266 ratio, for the indicator and the reuse attestation alike."""
+    return donors_selectors.retired_stock_declarations(organisation_ids)
 
 
 # --- Raw reads -----------------------------------------------------------------------------------

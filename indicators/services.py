@@ -6,9 +6,17 @@ import time
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from reemploi.models import Departement
+from donors.enums import DonorKind
+from donors.models import Donation
+from donors.notifications import organisation_emails
+from donors.selectors import FINAL_STATES, devices_received
+from reemploi.documents import document_reissue, document_request
+from reemploi.enums import DeviceState, DocumentStatus, OrganisationKind
+from reemploi.models import Departement, Device, Document, Organisation
 from reemploi.queue import enqueue_on_commit
 
 from . import computations, selectors
@@ -178,3 +186,140 @@ def _copy_text(text):
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text
+
+
+# --- Documents for donors (reuse attestation, impact report) ---------------------------------------
+
+REUSE_ATTESTATION = "reuse_attestation"
+IMPACT_REPORT = "impact_report"
+
+
+class DocumentRefused(Exception):
+    """A document that cannot be issued for this subject; `message` is shown to the user."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _issue(*, kind, subject, title, owner, recipient_email, requested_by, params, donation=None):
+    """Request a document, or a new version superseding the current one (its figures may have
+    changed); a document still being generated is returned as is."""
+    existing = Document.objects.about(subject).filter(kind=kind, params=params)
+    pending = existing.filter(status=DocumentStatus.PENDING).first()
+    if pending is not None:
+        return pending
+    current = existing.current().first()
+    if current is not None:
+        return document_reissue(document=current, requested_by=requested_by)
+    return document_request(
+        kind=kind,
+        subject=subject,
+        title=title,
+        owner=owner,
+        recipient_email=recipient_email,
+        requested_by=requested_by,
+        params=params,
+        donation=donation,
+    )
+
+
+def _check_year(year):
+    if not isinstance(year, int) or year < 2000 or year > timezone.localdate().year:
+        raise DocumentRefused(_("Choisissez une année écoulée ou l'année en cours."))
+
+
+def _recipient(organisation, requested_by):
+    if requested_by is not None and requested_by.email:
+        return requested_by.email
+    emails = organisation_emails(organisation)
+    return emails[0] if emails else ""
+
+
+def reuse_attestation_request(*, organisation, year, requested_by=None):
+    """Décret n° 2023-266: the attestation of a public donor for a year (a new version if one
+    exists). Only public bodies receive one."""
+    if organisation.kind != OrganisationKind.PUBLIC_BODY:
+        raise DocumentRefused(
+            _("L'attestation de réemploi (décret n° 2023-266) est réservée aux donateurs publics.")
+        )
+    _check_year(year)
+    return _issue(
+        kind=REUSE_ATTESTATION,
+        subject=organisation,
+        title=_("Attestation de réemploi %(year)s – %(name)s") % {"year": year, "name": organisation.name},
+        owner=organisation,
+        recipient_email=_recipient(organisation, requested_by),
+        requested_by=requested_by,
+        params={"year": year},
+    )
+
+
+def impact_report_request(*, donation=None, organisation=None, year=None, requested_by=None):
+    """The impact report of a donation, or of a donor organisation for a year."""
+    if donation is not None:
+        return _issue(
+            kind=IMPACT_REPORT,
+            subject=donation,
+            title=_("Bilan d'impact du don %(reference)s") % {"reference": donation.reference},
+            owner=donation.donor_organisation,
+            recipient_email=donation.contact_email,
+            requested_by=requested_by,
+            params={},
+            donation=donation,
+        )
+    if organisation is None or organisation.kind not in DonorKind.organisation_kinds():
+        raise DocumentRefused(_("Le bilan d'impact annuel est réservé aux organisations donatrices."))
+    _check_year(year)
+    return _issue(
+        kind=IMPACT_REPORT,
+        subject=organisation,
+        title=_("Bilan d'impact %(year)s – %(name)s") % {"year": year, "name": organisation.name},
+        owner=organisation,
+        recipient_email=_recipient(organisation, requested_by),
+        requested_by=requested_by,
+        params={"year": year},
+    )
+
+
+def yearly_reuse_attestations(*, year=None):
+    """January: an attestation for the past year to every public donor that gave devices received
+    that year, once (a donor that already has one for the year is left alone). Returns how many."""
+    year = year or timezone.localdate().year - 1
+    issued = 0
+    for organisation in Organisation.objects.filter(kind=OrganisationKind.PUBLIC_BODY, is_active=True):
+        if (
+            Document.objects.about(organisation)
+            .filter(kind=REUSE_ATTESTATION, params={"year": year})
+            .exists()
+        ):
+            continue
+        if not devices_received(organisation, year).exists():
+            continue
+        with transaction.atomic():
+            reuse_attestation_request(organisation=organisation, year=year)
+        issued += 1
+    return issued
+
+
+def final_impact_reports():
+    """An impact report for every donation whose devices all reached a final state (sold, lent,
+    given, DEEE, parts, lost) and that has none yet. Returns how many were requested."""
+    devices = Device.objects.filter(donation_line__donation=OuterRef("pk"))
+    not_final = [state for state in DeviceState.values if state not in FINAL_STATES]
+    last_change = devices.order_by("-state_changed_at").values("state_changed_at")[:1]
+    reported = Document.objects.filter(
+        donation=OuterRef("pk"), kind=IMPACT_REPORT, requested_at__gte=OuterRef("last_change")
+    )
+    donations = (
+        Donation.objects.filter(Exists(devices))
+        .exclude(Exists(devices.filter(state__in=not_final)))
+        .annotate(last_change=Subquery(last_change))
+        .filter(~Exists(reported))
+    )
+    count = 0
+    for donation in donations.select_related("donor_organisation"):
+        with transaction.atomic():
+            impact_report_request(donation=donation)
+        count += 1
+    return count

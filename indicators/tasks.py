@@ -30,3 +30,15 @@ def compute_all_snapshots():
     run = SnapshotRun.objects.create(departement=None)
     services.snapshots_compute(run_id=run.pk)
     return run.pk
+
+
+@shared_task(acks_late=True)
+def issue_yearly_reuse_attestations():
+    """January: the past year's reuse attestation to every public donor (see CELERY_BEAT_SCHEDULE)."""
+    return services.yearly_reuse_attestations()
+
+
+@shared_task(acks_late=True)
+def issue_final_impact_reports():
+    """Nightly: the impact report of every donation whose devices all reached a final state."""
+    return services.final_impact_reports()

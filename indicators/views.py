@@ -1,16 +1,30 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from donors.enums import DonorKind, TaxReceiptStatus
+from donors.models import Donation, TaxReceiptRequest
+from donors.permissions import donor_organisation_ids
+from donors.tokens import donation_for_token
+from reemploi.models import Document, Organisation
+from reemploi.permissions import is_coordinator
+
 from . import catalogue, exports, reports, services
-from .permissions import can_request_computation, can_view_indicators, departements_visible_to
+from .forms import DonorDocumentForm, year_choices
+from .permissions import (
+    can_request_computation,
+    can_view_indicators,
+    departements_visible_to,
+    donor_document_organisation,
+)
 
 
 def _check_access(request):
@@ -119,4 +133,126 @@ def status(request):
             "last_done": done.finished_at.isoformat() if done else None,
             "last_done_label": date_format(done.finished_at, "SHORT_DATETIME_FORMAT") if done else None,
         }
+    )
+
+
+# --- Documents for donors (reuse attestation, impact report) ---------------------------------------
+
+
+def _back(request, default):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
+def _document_requested(request, document):
+    messages.success(
+        request,
+        _(
+            "Votre document « %(title)s » est en cours de génération : il apparaîtra dans la liste des "
+            "documents et vous sera envoyé par e-mail."
+        )
+        % {"title": document.title},
+    )
+
+
+def _organisation_year(request):
+    form = DonorDocumentForm(request.POST)
+    if not form.is_valid():
+        message = " ".join(" ".join(errors) for errors in form.errors.values())
+        return (
+            None,
+            None,
+            HttpResponse(
+                _("Demande incomplète : %(errors)s") % {"errors": message},
+                status=400,
+                content_type="text/plain",
+            ),
+        )
+    organisation = donor_document_organisation(request.user, form.cleaned_data["organisation"])
+    if organisation is None:
+        raise Http404
+    return organisation, form.cleaned_data["year"], None
+
+
+@require_POST
+def reuse_attestation_request(request):
+    """A public donor's members, or the coordinator, ask for the year's reuse attestation."""
+    organisation, year, error = _organisation_year(request)
+    if error:
+        return error
+    try:
+        document = services.reuse_attestation_request(
+            organisation=organisation, year=year, requested_by=request.user
+        )
+    except services.DocumentRefused as refused:
+        return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
+    _document_requested(request, document)
+    return _back(request, "donors:space")
+
+
+@require_POST
+def impact_report_request(request):
+    """A donor organisation's yearly impact report, asked for by its members or the coordinator."""
+    organisation, year, error = _organisation_year(request)
+    if error:
+        return error
+    try:
+        document = services.impact_report_request(
+            organisation=organisation, year=year, requested_by=request.user
+        )
+    except services.DocumentRefused as refused:
+        return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
+    _document_requested(request, document)
+    return _back(request, "donors:space")
+
+
+@require_POST
+def donation_impact_report(request, uuid):
+    """A donation's impact report, asked for from its page by the donor's members or the coordinator."""
+    donation = get_object_or_404(Donation.objects.visible_to(request.user), uuid=uuid)
+    if not (
+        is_coordinator(request.user, write=True)
+        or donation.donor_organisation_id in donor_organisation_ids(request.user)
+    ):
+        raise PermissionDenied
+    document = services.impact_report_request(donation=donation, requested_by=request.user)
+    _document_requested(request, document)
+    return redirect(reverse("donors:detail", args=[uuid]) + "#documents-title")
+
+
+@login_not_required
+@require_POST
+def tracked_impact_report(request, token):
+    """The same from the donor's private tracking link."""
+    donation = donation_for_token(token, Donation.objects.all())
+    document = services.impact_report_request(donation=donation)
+    _document_requested(request, document)
+    return redirect(reverse("donors:track", args=[token]) + "#documents-title")
+
+
+@require_GET
+def donor_documents(request):
+    """The coordinator's page: every donor organisation, its documents, and forms to issue them."""
+    if not is_coordinator(request.user):
+        raise PermissionDenied
+    organisations = Organisation.objects.filter(kind__in=DonorKind.organisation_kinds(), is_active=True)
+    documents = (
+        Document.objects.filter(kind__in=[services.REUSE_ATTESTATION, services.IMPACT_REPORT])
+        .select_related("owner")
+        .order_by("-requested_at")[:50]
+    )
+    return render(
+        request,
+        "indicators/donor_documents.html",
+        {
+            "organisations": organisations,
+            "documents": documents,
+            "years": year_choices(),
+            "can_issue": is_coordinator(request.user, write=True),
+            "tax_receipts": TaxReceiptRequest.objects.filter(status=TaxReceiptStatus.REQUESTED)
+            .select_related("donation__donor_organisation")
+            .order_by("requested_at"),
+        },
     )

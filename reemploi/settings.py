@@ -274,6 +274,11 @@ NETWORK_NAME = env.str("NETWORK_NAME", default="Réseau Nièvre Réemploi Solida
 NETWORK_LOGO = env.str("NETWORK_LOGO", default="img/logo.svg")  # a path under static/
 NETWORK_ADDRESS = env.str("NETWORK_ADDRESS", default="Nevers (58000)")
 NETWORK_SIREN = env.str("NETWORK_SIREN", default="")
+# The network's purpose as its statutes state it (printed on tax receipts, form 2041-MEC-SD).
+NETWORK_OBJECT = env.str(
+    "NETWORK_OBJECT",
+    default="Réemploi solidaire d'équipements informatiques au profit de personnes en situation de précarité",
+)
 # The map's tile server; empty means the map draws communes and places on a plain background.
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
 if MAP_TILE_URL:
@@ -336,5 +341,13 @@ CELERY_BEAT_SCHEDULE["refurbishers-resubmit-imports"] = {
 }
 
 # --- indicators ---
+CELERY_BEAT_SCHEDULE["indicators-reuse-attestations"] = {
+    "task": "indicators.tasks.issue_yearly_reuse_attestations",
+    "schedule": crontab(month_of_year=1, day_of_month=2, hour=5, minute=0),
+}
+CELERY_BEAT_SCHEDULE["indicators-final-impact-reports"] = {
+    "task": "indicators.tasks.issue_final_impact_reports",
+    "schedule": crontab(hour=5, minute=30),
+}
 # Attribution the tile server's licence requires (e.g. "© les contributeurs d'OpenStreetMap").
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")

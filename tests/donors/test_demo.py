@@ -4,7 +4,7 @@ from django.core.management import call_command
 from donors.enums import DonationStatus, DonorKind
 from donors.models import Donation, Reception
 from reemploi.demo import STATE_PLAN
-from reemploi.models import Device, Document
+from reemploi.models import Device, Document, Organisation
 
 
 @pytest.mark.django_db
@@ -30,3 +30,8 @@ def test_demo_has_donations_from_each_kind_of_donor_at_each_step():
     before = Donation.objects.count()
     call_command("demo")
     assert Donation.objects.count() == before
+    # One of each donor document for the demo donors, however often the demo runs.
+    company = Organisation.objects.get(memberships__user__username="donateur")
+    public = Organisation.objects.get(memberships__user__username="donateur-public")
+    for kind, owner in (("tax_receipt", company), ("impact_report", company), ("reuse_attestation", public)):
+        assert Document.objects.filter(kind=kind, owner=owner).count() == 1, kind

@@ -460,11 +460,24 @@ def test_the_space_shows_devices_and_documents_as_they_arrive(client, coordinato
 
 
 def test_public_body_sees_its_yearly_reuse_ratio(client, coordinator, refurbisher_org):
+    """A = items received this year and reused since (as the indicator and the attestation count
+    them), B = the retired stock declared with the donation."""
+    from reemploi.enums import DeviceState
+    from reemploi.models import Device
+
     donation = factories.received(coordinator, refurbisher_org, kind=DonorKind.PUBLIC_BODY)
     client.force_login(factories.donor_member(donation))
     page = client.get(reverse("donors:space")).content.decode()
-    assert "Décret n° 2023-266" in page and "3 équipements orientés vers le réemploi pour 120" in page
-    assert "2,5 %" in page or "2.5 %" in page
+    assert (
+        "Décret n° 2023-266" in page and "0 équipement orienté vers le réemploi et réemployé pour 120" in page
+    )
+    sold, given = Device.objects.filter(donation_line__donation=donation)[:2]
+    Device.objects.filter(pk=sold.pk).update(state=DeviceState.SOLD)
+    Device.objects.filter(pk=given.pk).update(state=DeviceState.GIVEN)
+    page = client.get(reverse("donors:space")).content.decode()
+    assert "2 équipements orientés vers le réemploi et réemployés pour 120" in page
+    assert "1,7 %" in page or "1.7 %" in page
+    assert "Attestation de réemploi (décret n° 2023-266)" in page
 
 
 # --- The network's screens ------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_the_dashboard_api_gives_the_figures_of_the_page(client, computed, depar
     figures = {f["indicator"]: f for f in data["figures"]}
     assert figures["devices_distributed"]["value"] == 2 and figures["devices_distributed"]["previous"] == 1
     assert figures["people_equipped"]["value"] == 0 and figures["people_equipped"]["source"] == "exact"
-    assert figures["median_days_to_distribution"]["source"] == "proxy"
+    assert figures["median_days_to_distribution"]["source"] == "exact"
     assert set(data["tables"]) == set(TABLES) - {"communes"}
     assert data["series"]["labels"][:3] == ["janvier 2025", "février 2025", "mars 2025"]
     assert data["series"]["devices_distributed"][:3] == [0, 1, 2]
@@ -56,11 +56,8 @@ def test_the_catalogue_lists_every_indicator_with_its_source(client, computed, d
     client.force_login(departement_staff)
     data = client.get("/api/indicators/catalogue/").json()
     assert [i["code"] for i in data] == [i.code for i in catalogue.INDICATORS]
-    assert {i["code"] for i in data if i["source"] == "proxy"} == {
-        "median_days_to_distribution",
-        "kg_collected",
-        "public_donor_reuse",
-    }
+    # The donors app is connected: every figure comes from the records that define it.
+    assert {i["source"] for i in data} == {"exact"}
 
 
 def test_snapshots_are_scoped_to_the_users_departement(
