@@ -12,9 +12,10 @@ from .models import Donation, Reception
 from .reference import reuse_target
 
 
-def donation_documents(donation):
+def donation_documents(donation, *, superseded=False):
     """Issued documents the donor may read: the reception sheet (and anything else about the donation
-    or its reception), and the documents about its devices addressed to this donor."""
+    or its reception), and the documents about its devices addressed to this donor. Lists show the
+    current versions; `superseded=True` keeps the replaced ones too (an old copy still downloads)."""
     subjects = Q(donation=donation) | Q(
         subject_type=ContentType.objects.get_for_model(Donation), subject_id=donation.pk
     )
@@ -30,7 +31,8 @@ def donation_documents(donation):
     subjects |= (
         Q(subject_type=ContentType.objects.get_for_model(Device), subject_id__in=device_ids) & addressed
     )
-    return Document.objects.issued().filter(subjects).order_by("-issued_at")
+    documents = Document.objects.issued() if superseded else Document.objects.current()
+    return documents.filter(subjects).order_by("-issued_at")
 
 
 def space_documents(organisation_ids, limit=50):
@@ -42,7 +44,7 @@ def space_documents(organisation_ids, limit=50):
     from .tokens import tracking_token
 
     documents = (
-        Document.objects.issued()
+        Document.objects.current()
         .filter(Q(owner_id__in=organisation_ids) | Q(donation__donor_organisation_id__in=organisation_ids))
         .select_related("donation")
         .order_by("-issued_at", "-id")[:limit]

@@ -547,7 +547,7 @@ def _claim_message(request, outcome, donation):
 @require_GET
 def track_document(request, token, document_uuid):
     donation = _tracked(token)
-    document = get_object_or_404(selectors.donation_documents(donation), uuid=document_uuid)
+    document = get_object_or_404(selectors.donation_documents(donation, superseded=True), uuid=document_uuid)
     return FileResponse(
         document.file.open("rb"),
         as_attachment=True,

@@ -259,6 +259,14 @@ def test_summary_and_destruction_certificates_come_once_every_medium_is_cleared(
     assert "LATE-NVME-0001" in pdf_text(newer) and newer.recipient_email == donation.contact_email
     page = client.get(reverse("document_verify", args=[summary.verification_code])).content.decode()
     assert "remplacé" in page and newer.number in page
+    # The donor's tracking page lists the current version; the replaced copy still downloads.
+    from donors.tokens import tracking_token
+
+    token = tracking_token(donation)
+    tracking = client.get(reverse("donors:track", args=[token])).content.decode()
+    assert newer.number in tracking and summary.number not in tracking
+    old_copy = client.get(reverse("donors:track_document", args=[token, summary.uuid]))
+    assert old_copy.status_code == 200
     # The destruction certificate lists the same destructions: no new version.
     assert Document.objects.filter(donation=donation, kind=documents.DESTRUCTION_CERTIFICATE).count() == 1
 
