@@ -82,11 +82,12 @@ def _workshop_user(network, organisation):
     return network.users.get(_login_for(network, organisation)) or network.users["coordination"]
 
 
-def ensure_audit(network, device, at):
+def ensure_audit(network, device, at, workshop=None):
     if device.audits.exists():
         return
+    workshop = workshop or device.holder
     rng = _rng(device, "audit")
-    actor = _workshop_user(network, device.holder)
+    actor = _workshop_user(network, workshop)
     code = device.category.code
     storage = STORAGE.get(code)
     summary = "Aucun support de stockage"
@@ -108,7 +109,7 @@ def ensure_audit(network, device, at):
     elif not device.no_storage_declarations.exists():
         NoStorageDeclaration.objects.create(
             device=device,
-            organisation=device.holder,
+            organisation=workshop,
             declared_by=actor,
             declared_at=at,
             reason="Écran sans mémoire interne, vérifié au démontage du pied",
@@ -116,7 +117,7 @@ def ensure_audit(network, device, at):
     pc = device.category.is_pc
     Audit.objects.create(
         device=device,
-        organisation=device.holder,
+        organisation=workshop,
         source=RecordSource.FORM,
         performed_by=actor,
         performed_at=at,
@@ -144,9 +145,11 @@ def ensure_audit(network, device, at):
     )
 
 
-def ensure_sanitisations(network, device, at):
-    actor = _workshop_user(network, device.holder)
-    site = workshop_site(device.holder)
+def ensure_sanitisations(network, device, at, workshop=None):
+    """Erase every attached medium, as the workshop that handled the device (by default its holder)."""
+    workshop = workshop or device.holder
+    actor = _workshop_user(network, workshop)
+    site = workshop_site(workshop)
     for medium in StorageMedium.objects.attached().filter(device=device):
         if medium.sanitisations.filter(outcome=SanitisationOutcome.ERASED).exists():
             continue
@@ -188,7 +191,7 @@ def ensure_sanitisations(network, device, at):
             verification, duration = VerificationMethod.FIRMWARE_STATUS, timedelta(minutes=12)
         Sanitisation.objects.create(
             medium=medium,
-            organisation=device.holder,
+            organisation=workshop,
             site=site,
             level=level,
             technique=technique,
@@ -206,9 +209,10 @@ def ensure_sanitisations(network, device, at):
         )
 
 
-def ensure_grading(network, device, at):
+def ensure_grading(network, device, at, workshop=None):
     if device.gradings.exists():
         return
+    workshop = workshop or device.holder
     audit = device.audits.first()
     rng = _rng(device, "grading")
     code = device.category.code
@@ -221,7 +225,7 @@ def ensure_grading(network, device, at):
         price = min(price, cap.amount)
     Grading.objects.create(
         device=device,
-        organisation=device.holder,
+        organisation=workshop,
         category=device.category,
         cosmetic_grade=grade,
         functional_grade=FunctionalGrade.FULL,
@@ -235,7 +239,7 @@ def ensure_grading(network, device, at):
         price=price,
         cap=cap,
         cap_amount=cap.amount if cap else None,
-        graded_by=_workshop_user(network, device.holder),
+        graded_by=_workshop_user(network, workshop),
         graded_at=at,
     )
     Device.objects.filter(pk=device.pk).update(price=price)
@@ -273,11 +277,14 @@ def build(network):
     for device in devices:
         reached = events.get(device.pk, {})
         if device.state in PAST_AUDITED and S.AUDITED in reached:
-            ensure_audit(network, device, reached[S.AUDITED].at - timedelta(hours=2))
+            step = reached[S.AUDITED]
+            ensure_audit(network, device, step.at - timedelta(hours=2), workshop=step.holder)
         if device.state in PAST_SANITISED and S.SANITISED in reached:
-            ensure_sanitisations(network, device, reached[S.SANITISED].at - timedelta(hours=1))
+            step = reached[S.SANITISED]
+            ensure_sanitisations(network, device, step.at - timedelta(hours=1), workshop=step.holder)
         if device.state in PAST_READY and S.READY in reached:
-            ensure_grading(network, device, reached[S.READY].at - timedelta(minutes=30))
+            step = reached[S.READY]
+            ensure_grading(network, device, step.at - timedelta(minutes=30), workshop=step.holder)
         if device.state in PAST_SHIPPED and S.IN_TRANSIT in reached:
             # The device's holder is now the relais: the workshop is who held it when it was ready.
             departure = reached[S.IN_TRANSIT]
@@ -512,7 +519,9 @@ def _donation_documents(network):
             continue
         with notifications.muted():
             for device in documents.donation_devices(donation).select_related("category", "holder"):
-                actor = _workshop_user(network, device.holder)
+                # The workshop that handled the device, not the relais that may hold it now.
+                workshop = donation.refurbisher or device.holder
+                actor = _workshop_user(network, workshop)
                 at = device.state_changed_at - timedelta(hours=1)
                 media = list(StorageMedium.objects.attached().filter(device=device))
                 storage = STORAGE.get(device.category.code)
@@ -534,7 +543,7 @@ def _donation_documents(network):
                     if not device.no_storage_declarations.exists():
                         NoStorageDeclaration.objects.create(
                             device=device,
-                            organisation=device.holder,
+                            organisation=workshop,
                             declared_by=actor,
                             declared_at=at,
                             reason="Aucun support de stockage, vérifié à l'ouverture",
@@ -544,7 +553,7 @@ def _donation_documents(network):
                     if device.state == S.DEEE and not Destruction.objects.filter(medium=medium).exists():
                         Destruction.objects.create(
                             medium=medium,
-                            organisation=device.holder,
+                            organisation=workshop,
                             iso_level="H-4" if medium.kind == MediumKind.HDD else "E-4",
                             method="shredding",
                             performed_at=at,
@@ -555,7 +564,7 @@ def _donation_documents(network):
                             recorded_by=actor,
                         )
                     elif device.state != S.DEEE:
-                        ensure_sanitisations(network, device, at)
+                        ensure_sanitisations(network, device, at, workshop=workshop)
             for sanitisation in Sanitisation.objects.filter(
                 medium__device__donation_line__donation=donation, outcome=SanitisationOutcome.ERASED
             ):

@@ -4,6 +4,7 @@ from django.core.management import call_command
 from reemploi.enums import OrganisationKind
 from reemploi.models import Document, Organisation
 from refurbishers import documents
+from refurbishers.models import Destruction, NoStorageDeclaration, Sanitisation
 
 KINDS = [
     documents.MEDIUM_CERTIFICATE,
@@ -23,3 +24,7 @@ def test_demo_files_every_workshop_document_under_a_company_and_a_public_donatio
     before = Document.objects.filter(kind__in=KINDS).count()
     call_command("demo")
     assert Document.objects.filter(kind__in=KINDS).count() == before
+    # Proofs are recorded by workshops, never by the relais that holds a device later.
+    for model in (Sanitisation, Destruction, NoStorageDeclaration):
+        kinds = set(model.objects.values_list("organisation__kind", flat=True))
+        assert kinds <= {OrganisationKind.REFURBISHER}, (model.__name__, kinds)
