@@ -110,3 +110,15 @@ def test_schema_generates_without_warnings(tmp_path):
 
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
     assert (tmp_path / "schema.yml").stat().st_size > 0
+
+
+@pytest.mark.parametrize("value", ["0243-02-20T15:42:42Z", "1969-06-30T12:00:00Z", "2101-01-01T00:00:00Z"])
+def test_api_dates_outside_the_platforms_years_are_a_400(value):
+    """Before 1911 Paris time has a local-mean-time offset that is not valid RFC 3339 on the way out."""
+    from rest_framework import serializers
+
+    for field in (serializers.DateTimeField(), serializers.DateField()):
+        with pytest.raises(serializers.ValidationError) as error:
+            field.to_internal_value(value if isinstance(field, serializers.DateTimeField) else value[:10])
+        assert "plage" in str(error.value)
+    assert serializers.DateTimeField().to_internal_value("2026-02-20T15:42:42Z").year == 2026
