@@ -285,6 +285,20 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         transaction.set_rollback(True)
 
 
+@pytest.fixture(scope="module")
+def _client():
+    """One test client for the module: a new one loads the middleware again, WhiteNoise's scan of the
+    static files included, which would cost more than the requests themselves."""
+    return Client()
+
+
+@pytest.fixture
+def client(_client):
+    """The module's client, signed out (its cookies forgotten)."""
+    _client.cookies.clear()
+    return _client
+
+
 @pytest.fixture(autouse=True)
 def _media_and_cache(settings):
     """Replaces the suite's fixture: media stay where the world put them; rate limits start afresh."""
@@ -319,8 +333,8 @@ def test_every_kind_is_in_the_world(world):
 
 
 @pytest.mark.parametrize(("name", "role", "side", "expected"), _cases("get"))
-def test_get(world, db, name, role, side, expected):
-    response = request_as(Client(), world.users[role], ENDPOINTS[name], _values(world, name, side), "get")
+def test_get(world, db, client, name, role, side, expected):
+    response = request_as(client, world.users[role], ENDPOINTS[name], _values(world, name, side), "get")
     actual = outcome(response)
     assert matches(expected, actual), f"GET {name} as {role} ({side} object): {actual}, expected {expected}"
     if response.status_code != 200:
@@ -336,9 +350,9 @@ def test_get(world, db, name, role, side, expected):
 
 
 @pytest.mark.parametrize(("name", "role", "side", "expected"), _cases("post"))
-def test_forbidden_post_changes_nothing(world, db, name, role, side, expected):
+def test_forbidden_post_changes_nothing(world, db, client, name, role, side, expected):
     before = row_counts()
-    response = request_as(Client(), world.users[role], ENDPOINTS[name], _values(world, name, side), "post")
+    response = request_as(client, world.users[role], ENDPOINTS[name], _values(world, name, side), "post")
     actual = outcome(response)
     assert matches(expected, actual), f"POST {name} as {role} ({side} object): {actual}, expected {expected}"
     assert row_counts() == before, f"POST {name} as {role} was refused ({actual}) but changed rows"
@@ -346,8 +360,7 @@ def test_forbidden_post_changes_nothing(world, db, name, role, side, expected):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("path", ["/admin/", "/admin/reemploi/device/", "/admin/auth/user/"])
-def test_admin_is_for_staff_only(world, db, role, path):
-    client = Client()
+def test_admin_is_for_staff_only(world, db, client, role, path):
     if world.users[role] is not None:
         client.force_login(world.users[role])
     response = client.get(path, follow=True)
