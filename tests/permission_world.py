@@ -7,6 +7,7 @@ belongs to neither chain and sees both.
 Personal values planted in the world (names, contacts, addresses, emails) are listed in
 `World.personal_values`: departmental staff must never see any of them."""
 
+import importlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -301,7 +302,29 @@ def _chain(world, chain, coordinator):
     return users
 
 
+def seed_reference_data():
+    """What the data migrations seed (categories and caps, départements, acceptance rules, quota and
+    cap policies): a transactional test that ran before may have flushed it."""
+    from django.apps import apps
+
+    from donors.models import CategoryRule
+    from donors.reference import load_acceptance_defaults
+    from reemploi.models import EquipmentCategory
+    from reemploi.reference import load_reference_data
+
+    if not EquipmentCategory.objects.exists():
+        load_reference_data(apps)
+    if not CategoryRule.objects.exists():
+        load_acceptance_defaults(apps)
+    for module, function in [
+        ("beneficiaries.migrations.0002_default_quota_policy", "default_policy"),
+        ("relais.migrations.0002_cap_policy_and_cap_triggers", "default_cap_policy"),
+    ]:
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
 def build_world():
+    seed_reference_data()
     world = World()
     coordination = OrganisationFactory(coordinator=True)
     coordinator = _user(world, coordination, "coordination", Role.ADMIN)

@@ -323,7 +323,7 @@ def test_every_url_has_a_rule():
     assert not stale, "Rules for URL names that no longer exist: " + ", ".join(stale)
 
 
-def test_every_kind_is_in_the_world(world):
+def test_every_kind_is_in_the_world(world, db):
     for name, rule in RULES.items():
         if rule["kind"]:
             assert set(world.objects.get(rule["kind"], {})) == {"a", "b"}, f"{name}: kind {rule['kind']!r}"
