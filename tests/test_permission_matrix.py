@@ -12,17 +12,21 @@ line in RULES fails `test_every_url_has_a_rule`. To add an endpoint, add ONE lin
 - get_own / get_other: the outcome of a GET for each role, in the order of the columns below, on the
   object of the user's own organisation (chain "a") and of another organisation (chain "b");
   get_other is None when the object is the same for everyone.
-- post / post_other: the outcome of a POST (default: the GET's refusals, other roles not checked).
-  Every refusal expected on a POST is also checked to change no row in the database.
+- post / post_other: the outcome of a POST, written for every endpoint that changes something
+  (default: the GET's refusals). Only refusals are checked on a POST ("ok" and "405" say what the
+  others get), each with the database's row counts unchanged.
 
-Outcomes: a status code, "L" a redirect to the login page, "R" another redirect, "ok" anything but a
-refusal (401, 403, 404, a login redirect) or a 5xx, "-" not checked.
+Outcomes: a status code, "L" a redirect to the login page, "R" another redirect (in a POST rule: a
+refusal that sends the user back with a message), "ok" anything but a refusal (401, 403, 404, a login
+redirect) or a 5xx, "-" not checked.
 
 Rules of the platform the table encodes: another organisation's object is a 404; a forbidden action
 is a 403 (pages and API), rights being checked before the request body is read; the anonymous visitor
 is sent to the login page (pages) or gets a 403 (API, session authentication); public pages (the
 donation form, the tracking link, the verification page, the privacy notices) answer everyone.
-Départemental staff never see a personal value (checked on every 200 they get)."""
+Départemental staff never see a personal value (checked on every 200 they get), and no response to a
+member of one organisation contains an identifier of another organisation's object. The admin has its
+own staff gate: `test_admin_is_for_staff_only`."""
 
 import pytest
 from django.core.cache import cache
