@@ -12,9 +12,10 @@ line in RULES fails `test_every_url_has_a_rule`. To add an endpoint, add ONE lin
 - get_own / get_other: the outcome of a GET for each role, in the order of the columns below, on the
   object of the user's own organisation (chain "a") and of another organisation (chain "b");
   get_other is None when the object is the same for everyone.
-- post / post_other: the outcome of a POST, written for every endpoint that changes something
-  (default: the GET's refusals). Only refusals are checked on a POST ("ok" and "405" say what the
-  others get), each with the database's row counts unchanged.
+- post / post_other: the outcome of a POST, written when it differs from the GET's refusals, which
+  are the default (POST-only endpoints, forms a read-only member may see but not send). Only
+  refusals are checked on a POST ("ok" and "405" say what the others get), each with the database's
+  row counts unchanged.
 
 Outcomes: a status code, "L" a redirect to the login page, "R" another redirect (in a POST rule: a
 refusal that sends the user back with a message), "ok" anything but a refusal (401, 403, 404, a login
