@@ -179,8 +179,10 @@ def _chain(world, chain, coordinator):
     photo.file.save("photo.png", ContentFile(PNG), save=False)
     photo.save()
     world.add("donation_photo", chain, uuid=submitted.uuid, photo_uuid=photo.uuid)
-    newcomer = _user(world, donor, f"nouveau-{chain}", Role.READ_ONLY)
-    newcomer.memberships.all().delete()
+    # Someone who asked, from the tracking link, to join the donor organisation.
+    newcomer = UserFactory(
+        username=f"nouveau-{chain}", email=_personal(world, f"nouveau-{chain}@courriel-perso.test")
+    )
     access = DonorAccessRequest.objects.create(organisation=donor, user=newcomer, donation=received)
     world.add("access_request", chain, pk=access.pk)
     sheet = Document.objects.get(donation=received)
