@@ -277,6 +277,8 @@ class QuotaExceptionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
         return QuotaException.objects.select_related("household", "category", "granted_by")
 
     def create(self, request, *args, **kwargs):
+        if not can_manage_rules(request.user):
+            raise PermissionDenied("Réservé à la coordination.")
         payload = self.get_serializer(data=request.data)
         payload.is_valid(raise_exception=True)
         exception = services.quota_exception_grant(actor=request.user, **payload.validated_data)

@@ -237,6 +237,8 @@ def criteria(request):
 
 @require_POST
 def criterion_end(request, uuid):
+    if not can_manage_rules(request.user):
+        raise PermissionDenied
     criterion = get_object_or_404(EligibilityCriterion, uuid=uuid)
     form = CriterionEndForm(request.POST)
     if form.is_valid():

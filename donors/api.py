@@ -162,6 +162,12 @@ class DonationFilter(django_filters.FilterSet):
         fields = ["status", "donor_kind", "handover_mode", "refurbisher", "donor_organisation"]
 
 
+def _require(allowed):
+    """Rights are checked before the body is read: a forbidden step is a 403 whatever was sent."""
+    if not allowed:
+        raise exceptions.PermissionDenied(_("Votre rôle ne permet pas cette étape."))
+
+
 # --- Writing --------------------------------------------------------------------------------------
 
 
@@ -365,10 +371,19 @@ class DonationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=DonationCreateSerializer, responses={201: DonationSerializer})
     def create(self, request, *args, **kwargs):
         """Propose a donation for one of your donor organisations; the acceptance rules apply."""
+        user = request.user
+        if not (
+            is_coordinator(user, write=True)
+            or organisations(user, kinds=DonorKind.organisation_kinds(), write=True)
+        ):
+            raise exceptions.PermissionDenied(
+                _(
+                    "Seuls les membres d'une organisation donatrice (rôle administrateur ou équipe) proposent un don."
+                )
+            )
         payload = DonationCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        user = request.user
         organisation = data.pop("donor_organisation", None)
         donor_kind = data.pop("donor_kind", None)
         if not is_coordinator(user, write=True):
@@ -440,6 +455,7 @@ class DonationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def qualify(self, request, uuid=None):
         """Accept or refuse each line (by position) and assign a refurbisher (coordinator)."""
         donation = self.get_object()
+        _require(permissions.can_qualify(request.user))
         payload = QualifySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -457,6 +473,7 @@ class DonationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def schedule(self, request, uuid=None):
         """Plan the pickup (date, slot, carrier) or the drop-off (site, date)."""
         donation = self.get_object()
+        _require(permissions.can_schedule(request.user, donation))
         payload = ScheduleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.donation_schedule(donation=donation, actor=request.user, **payload.validated_data)
@@ -467,6 +484,7 @@ class DonationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def collect(self, request, uuid=None):
         """Mark the donation collected (or dropped off) with the number of items and the weight."""
         donation = self.get_object()
+        _require(permissions.can_mark_collected(request.user, donation))
         payload = CollectSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.donation_collect(donation=donation, actor=request.user, **payload.validated_data)
@@ -477,6 +495,7 @@ class DonationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def receive(self, request, uuid=None):
         """Record the reception, line by line with serial numbers; creates the traced devices."""
         donation = self.get_object()
+        _require(permissions.can_receive(request.user, donation))
         payload = ReceiveSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data

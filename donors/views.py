@@ -942,6 +942,7 @@ def receive(request, uuid):
 @require_POST
 def message(request, uuid):
     donation = _visible(request, uuid)
+    _network_action(request, donation, permissions.can_write_as_network(request.user, donation))
     form = forms.MessageForm(request.POST)
     if form.is_valid():
         services.message_post(

@@ -2,6 +2,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
@@ -91,6 +92,12 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
     def transition(self, request, uuid=None):
         """Move the device to another state of its lifecycle (403 if not allowed, 409 if impossible)."""
         device = self.get_object()
+        if not (
+            is_coordinator(request.user, write=True)
+            or device.holder_id in organisation_ids(request.user, write=True)
+        ):
+            # Rights first: a forbidden transition is a 403 whatever the body says.
+            raise PermissionDenied("Vous ne pouvez pas changer l'état de cet appareil.")
         payload = TransitionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         device = device_transition(device=device, actor=request.user, **payload.validated_data)

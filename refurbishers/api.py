@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
@@ -434,6 +435,19 @@ class ReceiptSerializer(serializers.Serializer):
 # --- Views ---------------------------------------------------------------------------------------
 
 
+class CreatesForAWorkshop(BasePermission):
+    """Creating a workshop record needs a write role in a workshop (or the coordinator's), checked
+    before the body is read: a forbidden role gets a 403, not a list of fields to fix."""
+
+    message = "Votre rôle ne permet que la consultation."
+
+    def has_permission(self, request, view):
+        return view.action != "create" or permissions.workshops(request.user, write=True).exists()
+
+
+WORKSHOP_WRITES = [IsAuthenticated, CreatesForAWorkshop]
+
+
 def _writable_workshop(user, organisation):
     permissions.require_write(user, organisation)
     return organisation
@@ -451,6 +465,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     `device` (UUID) to attach the report to that device."""
 
     serializer_class = ImportJobSerializer
+    permission_classes = WORKSHOP_WRITES
     lookup_field = "uuid"
     parser_classes = [MultiPartParser, FormParser]
 
@@ -500,6 +515,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
 class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AuditSerializer
+    permission_classes = WORKSHOP_WRITES
     lookup_field = "uuid"
     filterset_fields = ["source", "cosmetic_grade", "functional_grade"]
 
@@ -523,6 +539,7 @@ class MediumViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """Storage media of the workshop's devices, their sanitisation and destruction."""
 
     serializer_class = MediumSerializer
+    permission_classes = WORKSHOP_WRITES
     lookup_field = "uuid"
     filterset_fields = ["kind", "serial_number"]
 
@@ -660,6 +677,7 @@ class WorkshopDeviceViewSet(viewsets.ReadOnlyModelViewSet):
 
 class PartViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     serializer_class = PartSerializer
+    permission_classes = WORKSHOP_WRITES
     lookup_field = "uuid"
     filterset_fields = ["kind", "status"]
 
@@ -681,6 +699,7 @@ class WasteLotViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = WasteLotSerializer
+    permission_classes = WORKSHOP_WRITES
     lookup_field = "uuid"
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
@@ -760,6 +779,7 @@ class ShipmentViewSet(
     """Shipments from a workshop to a relais (seen by both); the relais confirms receipt."""
 
     serializer_class = ShipmentSerializer
+    permission_classes = WORKSHOP_WRITES
     lookup_field = "uuid"
     filterset_fields = ["status"]
 

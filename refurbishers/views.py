@@ -788,6 +788,8 @@ def _report_added(request, added, refused):
 def waste_lot_add(request):
     """From the work queue: put the checked devices into an open lot (or create one)."""
     _workshop_only(request)
+    if not permissions.workshops(request.user, write=True).exists():
+        raise PermissionDenied(_("Votre rôle ne permet que la consultation."))
     devices = _devices_from_post(request, permissions.workshop_devices(request.user))
     if not devices:
         messages.error(request, _("Cochez au moins un appareil."))

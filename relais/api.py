@@ -381,6 +381,7 @@ class ReturnViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=ReturnInput, responses={201: ReturnSerializer})
     def create(self, request, *args, **kwargs):
+        _relais_or_403(request.user)
         payload = ReturnInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
