@@ -158,6 +158,9 @@ def _document_requested(request, document):
 
 
 def _organisation_year(request):
+    # Rights first: only a donor organisation's members or the coordinator ask for these documents.
+    if not (is_coordinator(request.user, write=True) or donor_organisation_ids(request.user)):
+        raise PermissionDenied
     form = DonorDocumentForm(request.POST)
     if not form.is_valid():
         message = " ".join(" ".join(errors) for errors in form.errors.values())

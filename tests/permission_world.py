@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from beneficiaries.models import QuotaException
-from donors.models import DonationPhoto, DonorAccessRequest
+from donors.models import DonationPhoto, DonorAccessRequest, TaxReceiptRequest
 from donors.tokens import tracking_token
 from indicators.models import SnapshotRun
 from reemploi.documents import document_generate
@@ -189,7 +189,18 @@ def _chain(world, chain, coordinator):
     document_generate(sheet.pk)
     sheet.refresh_from_db()
     world.add("document", chain, uuid=sheet.uuid, code=sheet.verification_code)
-    world.add("donation_document", chain, token=tracking_token(received), document_uuid=sheet.uuid)
+    world.add(
+        "donation_document",
+        chain,
+        token=tracking_token(received),
+        uuid=received.uuid,
+        document_uuid=sheet.uuid,
+    )
+    # The company asked for a tax receipt for its received donation.
+    receipt = TaxReceiptRequest.objects.create(
+        donation=received, declared_value=Decimal("850.00"), requested_by=users["donor"]
+    )
+    world.add("tax_receipt", chain, uuid=receipt.uuid)
 
     # The workshop: a received device with a disk, records, an import, evidence, parts, DEEE lot.
     staff = users["refurbisher"]
