@@ -9,8 +9,9 @@ département's staff, their sessions, an API token, an issued document), collect
 starts gunicorn (DJANGO_DEBUG=0, plain HTTP on loopback so secure cookies and the HTTPS redirect are
 turned off), and runs one thread per user with the standard library only:
 
-- donors (anonymous, 40 %): the donation form, its submission (each donor from an address of its
-  own, given in X-Forwarded-For, so that the per-address rate limit stays on), the verification page;
+- donors (anonymous, 40 %): the donation form, its submission (each submission from an address of
+  its own, given in X-Forwarded-For, so that the per-address rate limit stays on), the verification
+  page;
 - coordinator staff (24 %): home, device list, donation queue, indicators dashboard;
 - workshop staff (24 %): home, device list, work queue, and an API write (a part into stock);
 - départemental staff (12 %): home, indicators dashboard.
@@ -157,11 +158,13 @@ class User(threading.Thread):
         self.deadline, self.think, self.results = deadline, think, results
         self.opener = urllib.request.build_opener(NoRedirect)
         self.cookies = dict([context["cookies"][role].split("=", 1)]) if role in context["cookies"] else {}
-        self.address = f"198.51.{number // 250}.{number % 250 + 1}"
+        self.submissions = 0
         self.random = random.Random(number)
 
     def request(self, name, path, *, data=None, headers=None, expect=200, cookies=True):
-        headers = {"X-Forwarded-For": self.address, **(headers or {})}
+        # Each donation comes from another donor's address: the per-address rate limit stays on.
+        address = f"10.{self.number}.{self.submissions // 250}.{self.submissions % 250 + 1}"
+        headers = {"X-Forwarded-For": address, **(headers or {})}
         if cookies and self.cookies:
             headers["Cookie"] = "; ".join(f"{key}={value}" for key, value in self.cookies.items())
         request = urllib.request.Request(self.base + path, data=data, headers=headers)
@@ -240,6 +243,7 @@ class User(threading.Thread):
             "lines-1-age_years": "4",
             "lines-1-condition": "works",
         }
+        self.submissions += 1
         self.step(
             "POST /dons/proposer/",
             "/dons/proposer/",
@@ -253,7 +257,7 @@ class User(threading.Thread):
 
     def coordinator(self):
         for path, name in (
-            ("/", "GET / (coordination)"),
+            ("/", "GET / (accueil coordination)"),
             ("/appareils/", "GET /appareils/ (coordination)"),
             ("/dons/a-qualifier/", "GET /dons/a-qualifier/"),
             ("/indicateurs/", "GET /indicateurs/ (coordination)"),
@@ -261,7 +265,7 @@ class User(threading.Thread):
             self.step(name, path)
 
     def workshop(self):
-        self.step("GET / (atelier)", "/")
+        self.step("GET / (accueil atelier)", "/")
         self.step("GET /appareils/ (atelier)", "/appareils/")
         self.step("GET /atelier/", "/atelier/")
         body = (
@@ -278,7 +282,7 @@ class User(threading.Thread):
         )
 
     def departement(self):
-        self.step("GET / (département)", "/")
+        self.step("GET / (accueil département)", "/")
         self.step("GET /indicateurs/ (département)", "/indicateurs/")
 
 
