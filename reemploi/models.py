@@ -378,6 +378,9 @@ class Device(models.Model):
         indexes = [
             models.Index(fields=["holder", "state", "-state_changed_at"]),
             models.Index(fields=["category", "state"]),
+            # The default ordering: the device list reads its first page from it instead of sorting
+            # every device (260 ms on a million).
+            models.Index(fields=["-state_changed_at", "-id"], name="device_recent_first"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(state__in=DeviceState.values), name="device_state_valid"),
