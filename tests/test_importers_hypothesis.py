@@ -200,6 +200,32 @@ def test_communes_import_saves_exactly_the_good_rows(rows, delimiter, encoding):
         assert CommunePostalCode.objects.count() == len(good)
 
 
+COMMUNE_COLUMNS = COMMUNES_HEADER.split(",")
+
+
+@EXAMPLES
+@given(
+    columns=st.lists(st.sampled_from([*COMMUNE_COLUMNS, "inconnue", "", "NOM "]), max_size=11),
+    cells=st.lists(st.lists(st.text(max_size=12), max_size=11), max_size=5),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+)
+def test_communes_import_with_any_columns_and_cells(columns, cells, delimiter):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(columns)
+    writer.writerows(cells)
+    with scratch():
+        before = counts(*COMMUNE_MODELS)
+        try:
+            report = communes_import(path_or_file=io.BytesIO(buffer.getvalue().encode()))
+        except CommuneImportError as error:
+            assert is_french(error.message), error.message
+            assert counts(*COMMUNE_MODELS) == before
+            return
+        assert report.imported + len(report.skipped) == report.rows
+        assert Commune.objects.count() == before["Commune"] + report.created
+
+
 @FEW_EXAMPLES
 @given(
     value=st.one_of(
