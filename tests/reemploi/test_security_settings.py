@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-DEV_KEY_LINE = 'SECRET_KEY = "insecure-development-key-only-used-with-debug-on-0123456789abcdef"'
+DEV_KEY_LINE = 'SECRET_KEY = "' + 'insecure-development-key-only-used-with-debug-on-0123456789abcdef"'
 
 # Written so that this file does not match its own patterns.
 DASHES = "-" * 5
@@ -71,7 +71,7 @@ def test_no_secret_is_committed():
         DASHES + "BEGIN OPENSSH PRIVATE KEY" + DASHES,
         "AWS_ACCESS_KEY_ID=AKIA" + "ABCDEFGHIJKLMNOP",
         "DATABASE_URL=postgres://reemploi:" + "Sup3rS3cret@db/reemploi",
-        "SECRET_KEY = 'django-insecure-" + "abcdefghij'",
+        "SECRET_KEY = " + "'django-insecure-abcdefghij'",
     ],
 )
 def test_the_scan_finds_a_planted_secret(tmp_path, monkeypatch, line):
