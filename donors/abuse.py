@@ -54,5 +54,6 @@ def refuse_oversized(view):
             )
         return protected(request, *args, **kwargs)
 
+    wrapped.refuses_oversized = True  # its own page, instead of RequestSizeLimitMiddleware's
     wrapped.csrf_exempt = True  # checked by csrf_protect above, once the size is known to be sane
     return wrapped

@@ -380,6 +380,9 @@ class Device(models.Model):
             # A holder's devices, latest first, whatever their state (the workshop queue's « Tous »).
             models.Index(fields=["holder", "-state_changed_at", "-id"], name="device_holder_recent_idx"),
             models.Index(fields=["category", "state"]),
+            # The default ordering: the device list reads its first page from it instead of sorting
+            # every device (260 ms on a million).
+            models.Index(fields=["-state_changed_at", "-id"], name="device_recent_first"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(state__in=DeviceState.values), name="device_state_valid"),

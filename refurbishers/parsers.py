@@ -54,6 +54,16 @@ def _load_json(data, what):
         ) from None
 
 
+def _dict(value):
+    """A JSON object where one is expected; anything else reads as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value):
+    """The objects of a JSON array where one is expected; anything else reads as an empty one."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def _text(value):
     if value is None:
         return ""
@@ -188,7 +198,7 @@ def parse_lshw(data: bytes) -> LshwMachine:
         product=_text(document.get("product")),
         version=_text(document.get("version")),
         serial=_text(document.get("serial")),
-        chassis=_text((document.get("configuration") or {}).get("chassis")),
+        chassis=_text(_dict(document.get("configuration")).get("chassis")),
     )
     if machine.serial.lower() in MEANINGLESS:
         machine.serial = ""
@@ -198,7 +208,7 @@ def parse_lshw(data: bytes) -> LshwMachine:
         cls, node_id = node.get("class"), _text(node.get("id"))
         if cls == "processor" and re.fullmatch(r"cpu(:\d+)?", node_id) and not node.get("disabled"):
             machine.cpu_model = machine.cpu_model or _text(node.get("product"))
-            cores += _int((node.get("configuration") or {}).get("cores")) or 0
+            cores += _int(_dict(node.get("configuration")).get("cores")) or 0
         elif (
             cls == "memory"
             and node_id.startswith("memory")
@@ -208,9 +218,7 @@ def parse_lshw(data: bytes) -> LshwMachine:
             if size:
                 memory_total += size
             else:
-                bank_total += sum(
-                    _int(bank.get("size")) or 0 for bank in node.get("children", []) if isinstance(bank, dict)
-                )
+                bank_total += sum(_int(bank.get("size")) or 0 for bank in _dicts(node.get("children")))
         elif cls == "disk":
             _lshw_disk(machine, node, ancestors, nvme_controllers)
         elif cls == "storage" and "nvme" in _text(node.get("description")).lower():
@@ -223,7 +231,12 @@ def parse_lshw(data: bytes) -> LshwMachine:
 
 
 def _walk(node, ancestors=()):
-    for child in node.get("children", []) or []:
+    children = node.get("children")
+    if children is None:
+        return
+    if not isinstance(children, list):
+        raise MalformedReport(_("Rapport lshw illisible : « children » doit être une liste."))
+    for child in children:
         if not isinstance(child, dict):
             raise MalformedReport(_("Rapport lshw illisible : un nœud n'est pas un objet JSON."))
         yield child, ancestors
@@ -231,9 +244,11 @@ def _walk(node, ancestors=()):
 
 
 def _int(value):
+    if isinstance(value, bool):
+        return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         return None
 
 
@@ -248,7 +263,7 @@ def _lshw_disk(machine, node, ancestors, nvme_controllers):
         or logical
         or _text(node.get("id"))
     )
-    capabilities = node.get("capabilities") or {}
+    capabilities = _dict(node.get("capabilities"))
     description = _text(node.get("description")).lower()
     if businfo.startswith("usb@") or any(_text(a.get("businfo")).startswith("usb@") for a in ancestors):
         machine.ignored.append(
@@ -266,7 +281,7 @@ def _lshw_disk(machine, node, ancestors, nvme_controllers):
         machine.ignored.append((label, _("lecteur optique")))
         return
     size = _int(node.get("size")) or max(
-        (_int(child.get("size")) or 0 for child in node.get("children", []) if isinstance(child, dict)),
+        (_int(child.get("size")) or 0 for child in _dicts(node.get("children"))),
         default=0,
     )
     nvme_parent = next(
@@ -760,6 +775,8 @@ def _decimal(value, *, minimum=None, maximum=None, label=""):
     try:
         number = Decimal(value.replace(",", ".").replace(" ", ""))
     except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():  # « NaN », « Infinity »
         raise ValueError(
             _("%(label)s : « %(value)s » n'est pas un nombre") % {"label": label, "value": value}
         ) from None

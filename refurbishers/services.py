@@ -6,6 +6,7 @@ State changes always go through `reemploi.lifecycle.device_transition`, so the g
 
 import hashlib
 import os
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -277,6 +278,7 @@ def sanitisation_record(
     organisation = organisation or device.holder
     fields.setdefault("operator_name", actor_name(actor))
     fields.setdefault("site", workshop_site(organisation))
+    _check_plausible_dates(fields.get("started_at"), fields.get("ended_at"))
     check_sanitisation(
         medium=medium,
         level=fields.get("level"),
@@ -301,6 +303,23 @@ def sanitisation_record(
         if sanitisation.succeeded:
             documents.after_proof(record=sanitisation, actor=actor)
     return sanitisation
+
+
+EARLIEST_RECORD = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _check_plausible_dates(started_at, ended_at):
+    """An erasure is recorded as it happens or soon after: not before 2000, not in the future."""
+    latest = timezone.now() + timedelta(days=1)
+    for name, value in (("started_at", started_at), ("ended_at", ended_at)):
+        if (
+            isinstance(value, datetime)
+            and timezone.is_aware(value)
+            and not EARLIEST_RECORD <= value <= latest
+        ):
+            raise ValidationError(
+                {name: _("Date invraisemblable : %(date)s.") % {"date": value.date().isoformat()}}
+            )
 
 
 def _after_storage_change(device, *, actor, cause):

@@ -251,9 +251,10 @@ def _organisation(row, departement):
     found = Organisation.objects.filter(name=name, kind=OrganisationKind.RELAIS).first()
     if found:
         return found
-    return Organisation.objects.create(
-        name=name, kind=OrganisationKind.RELAIS, siret=siret, departement=departement
-    )
+    organisation = Organisation(name=name, kind=OrganisationKind.RELAIS, siret=siret, departement=departement)
+    organisation.full_clean()
+    organisation.save()
+    return organisation
 
 
 def _apply(row, commune):
@@ -309,14 +310,39 @@ def import_csv(file, *, actor=None):
     (matched on the schema's `id`); each invalid row is reported and skipped."""
     report = ImportReport()
     raw = file.read()
-    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [name for name in REQUIRED if name not in (reader.fieldnames or [])]
+    try:
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        report.errors.append(
+            (
+                1,
+                "",
+                _(
+                    "le fichier n'est pas du texte UTF-8, l'encodage que le schéma impose : réenregistrez-le en CSV UTF-8"
+                ),
+            )
+        )
+        return report
+    # Every row is read before anything is saved: a file that breaks halfway saves none of its rows.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as error:
+        report.errors.append(
+            (
+                reader.line_num + 1,
+                "",
+                _("fichier CSV illisible à partir de cette ligne : %(error)s") % {"error": error},
+            )
+        )
+        return report
+    missing = [name for name in REQUIRED if name not in fieldnames]
     if missing:
         report.errors.append((1, ", ".join(missing), _("colonnes obligatoires absentes de l'en-tête")))
         return report
     seen = set()
-    for number, row in enumerate(reader, start=2):
+    for number, row in enumerate(rows, start=2):
         errors = validate_row(row)
         identifier = (row.get("id") or "").strip()
         if identifier and identifier in seen:
