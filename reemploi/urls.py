@@ -19,6 +19,8 @@ APPS = {
 
 public = login_not_required
 
+handler500 = "reemploi.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("appareils/", views.device_list, name="device_list"),

@@ -186,3 +186,39 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def server_error(request):
+    """handler500: a French page that queries nothing. While the database is unreachable (a restart,
+    a failover) the answer is a 503 with Retry-After: the request can be sent again in a moment."""
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from django.http import HttpResponse
+    from django.template import loader
+
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError | InterfaceError):
+        status, title, message = (
+            503,
+            "Service momentanément indisponible",
+            "La base de données ne répond pas pour l'instant. Rien de ce que vous avez déjà enregistré "
+            "n'est perdu : réessayez dans quelques secondes.",
+        )
+    else:
+        status, title, message = (
+            500,
+            "Erreur du serveur",
+            "Une erreur inattendue s'est produite ; l'équipe technique est prévenue. Réessayez plus "
+            "tard ou revenez à l'accueil.",
+        )
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        response = JsonResponse({"detail": f"{title}. {message}"}, status=status)
+    else:
+        html = loader.get_template("500.html").render({"title": title, "message": message})
+        response = HttpResponse(html, status=status)
+    if status == 503:
+        response["Retry-After"] = "5"
+    return response
