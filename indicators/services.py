@@ -17,6 +17,7 @@ from donors.selectors import FINAL_STATES, devices_received
 from reemploi.documents import document_reissue, document_request
 from reemploi.enums import DeviceState, DocumentStatus, OrganisationKind
 from reemploi.models import Departement, Device, Document, Organisation
+from reemploi.permissions import is_coordinator
 from reemploi.queue import enqueue_on_commit
 
 from . import computations, selectors
@@ -204,13 +205,18 @@ class DocumentRefused(Exception):
 
 def _issue(*, kind, subject, title, owner, recipient_email, requested_by, params, donation=None):
     """Request a document, or a new version superseding the current one (its figures may have
-    changed); a document still being generated is returned as is."""
+    changed); a document still being generated is returned as is. A donor (or whoever holds a
+    donation's private link) gets at most one new version a day: asking again the same day returns
+    the day's document. The coordinator may issue a new version at any time (after a correction)."""
     existing = Document.objects.about(subject).filter(kind=kind, params=params)
     pending = existing.filter(status=DocumentStatus.PENDING).first()
     if pending is not None:
         return pending
     current = existing.current().first()
     if current is not None:
+        issued_today = current.issued_at and timezone.localdate(current.issued_at) == timezone.localdate()
+        if issued_today and not (requested_by is not None and is_coordinator(requested_by, write=True)):
+            return current
         return document_reissue(document=current, requested_by=requested_by)
     return document_request(
         kind=kind,

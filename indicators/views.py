@@ -14,6 +14,7 @@ from donors.enums import DonorKind, TaxReceiptStatus
 from donors.models import Donation, TaxReceiptRequest
 from donors.permissions import donor_organisation_ids
 from donors.tokens import donation_for_token
+from reemploi.enums import DocumentStatus
 from reemploi.models import Document, Organisation
 from reemploi.permissions import is_coordinator
 
@@ -147,6 +148,13 @@ def _back(request, default):
 
 
 def _document_requested(request, document):
+    if document.status == DocumentStatus.ISSUED:
+        messages.info(
+            request,
+            _("« %(title)s » a déjà été émis aujourd'hui (%(number)s) : il est dans la liste des documents.")
+            % {"title": document.title, "number": document.number},
+        )
+        return
     messages.success(
         request,
         _(

@@ -287,3 +287,20 @@ def test_yearly_impact_report_from_the_space_and_no_access_for_departement_staff
     assert client.get(f"/dons/{chain['donation'].uuid}/").status_code == 404
     assert client.get(f"/documents/{report.uuid}/telecharger/").status_code == 404
     assert client.post("/indicateurs/bilan-impact/", data).status_code == 403
+
+
+def test_a_donor_gets_one_new_version_a_day_the_coordinator_any_time(chain, client, coordinator):
+    """The private tracking link is enough to ask for an impact report: asking again the same day
+    returns the day's document instead of issuing PDFs without end."""
+    from donors.tokens import tracking_token
+
+    donation = chain["donation"]
+    url = f"/indicateurs/bilan-impact/suivi/{tracking_token(donation)}/"
+    reports = Document.objects.filter(kind=services.IMPACT_REPORT, donation=donation)
+    assert client.post(url).status_code == 302
+    assert reports.get().status == DocumentStatus.ISSUED
+    for _attempt in range(2):
+        assert client.post(url).status_code == 302
+    assert reports.count() == 1
+    again = services.impact_report_request(donation=donation, requested_by=coordinator)
+    assert again.supersedes_id == reports.earliest("id").pk
