@@ -165,58 +165,46 @@ def _document_requested(request, document):
     )
 
 
-def _organisation_year(request):
-    # Rights first: only a donor organisation's members or the coordinator ask for these documents.
+def _refused(request, message):
+    """A donor document that cannot be issued: the reason, in a page, with a 400."""
+    back = request.POST.get("next", "")
+    if not (back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())):
+        back = reverse("donors:space")
+    return render(request, "400.html", {"message": message, "back": back}, status=400)
+
+
+def _yearly_document(request, service):
+    """An organisation's yearly document (reuse attestation, impact report), asked for by its members
+    or the coordinator: rights first, then the form, then the service's own rules."""
     if not (is_coordinator(request.user, write=True) or donor_organisation_ids(request.user)):
         raise PermissionDenied
     form = DonorDocumentForm(request.POST)
     if not form.is_valid():
         message = " ".join(" ".join(errors) for errors in form.errors.values())
-        return (
-            None,
-            None,
-            HttpResponse(
-                _("Demande incomplète : %(errors)s") % {"errors": message},
-                status=400,
-                content_type="text/plain",
-            ),
-        )
+        return _refused(request, _("Demande incomplète : %(errors)s") % {"errors": message})
     organisation = donor_document_organisation(request.user, form.cleaned_data["organisation"])
     if organisation is None:
         raise Http404
-    return organisation, form.cleaned_data["year"], None
+    try:
+        document = service(
+            organisation=organisation, year=form.cleaned_data["year"], requested_by=request.user
+        )
+    except services.DocumentRefused as refused:
+        return _refused(request, refused.message)
+    _document_requested(request, document)
+    return _back(request, "donors:space")
 
 
 @require_POST
 def reuse_attestation_request(request):
     """A public donor's members, or the coordinator, ask for the year's reuse attestation."""
-    organisation, year, error = _organisation_year(request)
-    if error:
-        return error
-    try:
-        document = services.reuse_attestation_request(
-            organisation=organisation, year=year, requested_by=request.user
-        )
-    except services.DocumentRefused as refused:
-        return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
-    _document_requested(request, document)
-    return _back(request, "donors:space")
+    return _yearly_document(request, services.reuse_attestation_request)
 
 
 @require_POST
 def impact_report_request(request):
     """A donor organisation's yearly impact report, asked for by its members or the coordinator."""
-    organisation, year, error = _organisation_year(request)
-    if error:
-        return error
-    try:
-        document = services.impact_report_request(
-            organisation=organisation, year=year, requested_by=request.user
-        )
-    except services.DocumentRefused as refused:
-        return HttpResponse(refused.message, status=400, content_type="text/plain; charset=utf-8")
-    _document_requested(request, document)
-    return _back(request, "donors:space")
+    return _yearly_document(request, services.impact_report_request)
 
 
 @require_POST
