@@ -1155,6 +1155,13 @@ def _decidable(receipt, actor):
 def tax_receipt_issue(*, receipt, actor, at=None):
     """The coordinator validates the request: the receipt is issued through the document register
     (its number is the receipt's sequential number) and mailed to the donor."""
+    if not documents.network_siren():
+        raise ValidationError(
+            _(
+                "Un reçu fiscal doit porter le SIREN du réseau : renseignez NETWORK_SIREN dans la "
+                "configuration, ou le SIRET de l'organisation de coordination, avant d'en émettre."
+            )
+        )
     with transaction.atomic():
         locked = _decidable(receipt, actor)
         donation = locked.donation

@@ -82,12 +82,28 @@ def qr_svg_data_uri(text):
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def network_siren():
+    """The network's SIREN: NETWORK_SIREN, else the coordinator organisation's (from its SIRET)."""
+    if settings.NETWORK_SIREN:
+        return settings.NETWORK_SIREN
+    from .enums import OrganisationKind
+    from .models import Organisation
+
+    coordinator = (
+        Organisation.objects.filter(kind=OrganisationKind.COORDINATOR, is_active=True)
+        .exclude(siret="")
+        .order_by("pk")
+        .first()
+    )
+    return coordinator.siren if coordinator is not None else ""
+
+
 def network_context():
     logo = _static_path(settings.NETWORK_LOGO)
     return {
         "network_name": settings.NETWORK_NAME,
         "network_address": settings.NETWORK_ADDRESS,
-        "network_siren": settings.NETWORK_SIREN,
+        "network_siren": network_siren(),
         "network_logo_uri": logo.as_uri() if logo else "",
     }
 

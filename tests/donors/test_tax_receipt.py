@@ -217,3 +217,28 @@ def test_the_api_asks_for_a_receipt_with_readable_errors(client, coordinator, re
     )
     assert response.status_code == 403
     assert "Seules les entreprises" in response.json()["detail"]
+
+
+def test_no_receipt_without_the_networks_siren(client, coordinator, refurbisher_org, settings):
+    """Form 2041-MEC-SD identifies the receiving body: with no NETWORK_SIREN and no SIRET on the
+    coordinator organisation, the coordinator is told what to configure and nothing is issued."""
+    from reemploi.enums import OrganisationKind
+    from reemploi.models import Document, Organisation
+
+    settings.NETWORK_SIREN = ""
+    Organisation.objects.filter(kind=OrganisationKind.COORDINATOR).update(siret="")
+    donation = _received_company_donation(coordinator, refurbisher_org)
+    receipt = TaxReceiptRequest.objects.create(donation=donation, declared_value=Decimal("300"))
+    client.force_login(coordinator)
+    response = client.post(
+        f"/dons/recus-fiscaux/{receipt.uuid}/decision/", {"decision": "issue"}, follow=True
+    )
+    assert "NETWORK_SIREN" in response.content.decode()
+    receipt.refresh_from_db()
+    assert receipt.status == TaxReceiptStatus.REQUESTED
+    assert not Document.objects.filter(kind="tax_receipt").exists()
+    # The coordinator organisation's SIRET is enough.
+    Organisation.objects.filter(kind=OrganisationKind.COORDINATOR).update(siret="82414798700013")
+    client.post(f"/dons/recus-fiscaux/{receipt.uuid}/decision/", {"decision": "issue"})
+    receipt.refresh_from_db()
+    assert receipt.status == TaxReceiptStatus.ISSUED
