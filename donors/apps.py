@@ -20,6 +20,7 @@ class DonorsConfig(AppConfig):
         documents.register_kind(
             "reception_sheet", prefix="REC", label=_("Fiche de réception"), build=build_reception_sheet
         )
+        documents.register_download_link(views.tracked_document_path)
         documents.register_kind(
             "tax_receipt",
             prefix="RF",

@@ -543,6 +543,14 @@ def _claim_message(request, outcome, donation):
         messages.success(request, _("Votre espace donateur pour %(name)s est prêt.") % {"name": name})
 
 
+def tracked_document_path(document):
+    """Documents filed under a donation download through its private tracking link: the donor needs
+    no account (the kernel mails this link with the document)."""
+    if not document.donation_id:
+        return None
+    return reverse("donors:track_document", args=[tracking_token(document.donation), document.uuid])
+
+
 @login_not_required
 @require_GET
 def track_document(request, token, document_uuid):

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -60,6 +59,24 @@ def get_kind(code) -> DocumentKind:
         return _kinds[code]
     except KeyError:
         raise LookupError(f"Unknown document kind {code!r}") from None
+
+
+# Apps may give a better download link for a document (e.g. a donation's private tracking link for
+# a donor without an account): functions document -> path or None, tried in order.
+DOWNLOAD_LINKS: list[Callable[[Document], str | None]] = []
+
+
+def register_download_link(fn):
+    if fn not in DOWNLOAD_LINKS:
+        DOWNLOAD_LINKS.append(fn)
+
+
+def download_path(document):
+    for fn in DOWNLOAD_LINKS:
+        path = fn(document)
+        if path:
+            return path
+    return reverse("document_download", args=[document.uuid])
 
 
 def kind_label(code):
@@ -243,22 +260,29 @@ def document_mark_failed(document_id, error):
 
 
 def _notify_ready(document_id):
+    """Mail the recipient the document itself (attached), with a link to download it again and the
+    verification page."""
+    from django.core.mail import EmailMessage
+
     document = Document.objects.get(pk=document_id)
     body = render_to_string(
         "emails/document_ready.txt",
         {
             "document": document,
-            "site_url": settings.SITE_URL,
+            "download_url": settings.SITE_URL + download_path(document),
             "verification_url": verification_url(document),
             "network_name": settings.NETWORK_NAME,
         },
     )
-    send_mail(
+    message = EmailMessage(
         _("Votre document %(number)s est disponible") % {"number": document.number},
         body,
         settings.DEFAULT_FROM_EMAIL,
         [document.recipient_email],
     )
+    with document.file.open("rb") as handle:
+        message.attach(f"{document.number}.pdf", handle.read(), "application/pdf")
+    message.send()
 
 
 def document_matches(document, uploaded) -> bool:

@@ -51,6 +51,11 @@ def test_document_is_numbered_hashed_and_verifiable(client, mailoutbox):
     with document.file.open("rb") as handle:
         assert documents.sha256_of(handle.read()) == document.sha256
     assert len(mailoutbox) == 1 and document.number in mailoutbox[0].subject
+    # The mail carries the issued file itself, and a link to download it again.
+    [(name, content, mimetype)] = mailoutbox[0].attachments
+    assert name == f"{document.number}.pdf" and mimetype == "application/pdf"
+    assert documents.sha256_of(content) == document.sha256
+    assert reverse("document_download", args=[document.uuid]) in mailoutbox[0].body
 
     page = client.get(reverse("document_verify", args=[document.verification_code]))
     assert page.status_code == 200

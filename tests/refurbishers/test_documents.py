@@ -2,6 +2,7 @@
 certificates, the DEEE treatment certificate; when they are issued, what they say, who may ask."""
 
 import contextlib
+import hashlib
 import io
 import os
 from datetime import date, timedelta
@@ -243,6 +244,11 @@ def test_summary_and_destruction_certificates_come_once_every_medium_is_cleared(
         assert expected in text, expected
     subjects = [message.subject for message in mailoutbox]
     assert any(summary.number in s for s in subjects) and any(certificate.number in s for s in subjects)
+    # The donor gets the PDF attached, and the private tracking link to download it again.
+    mail = next(m for m in mailoutbox if summary.number in m.subject)
+    [(name, content, _mimetype)] = mail.attachments
+    assert name == f"{summary.number}.pdf" and hashlib.sha256(content).hexdigest() == summary.sha256
+    assert "/dons/suivi/" in mail.body and str(summary.uuid) in mail.body
     facts = str(summary.public_facts) + str(certificate.public_facts)
     assert "Karim" not in facts and "Lucas" not in facts and "Camille" not in facts
 
