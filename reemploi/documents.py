@@ -180,8 +180,10 @@ def document_request(
     return document
 
 
-def document_reissue(*, document, requested_by=None):
-    """Issue a new version of a document: a new number; the old one is marked superseded."""
+def document_reissue(*, document, requested_by=None, params=None, recipient_email=None):
+    """Issue a new version of a document: a new number; the old one is marked superseded. The new
+    version keeps the old one's parameters and recipient unless new ones are given (a certificate
+    whose list of proofs changed)."""
     if document.status != DocumentStatus.ISSUED:
         raise ValueError(_("Seul un document émis peut être réédité."))
     if document._superseded_by_or_none() is not None:
@@ -191,9 +193,9 @@ def document_reissue(*, document, requested_by=None):
         subject=document.subject,
         title=document.title,
         owner=document.owner,
-        recipient_email=document.recipient_email,
+        recipient_email=document.recipient_email if recipient_email is None else recipient_email,
         requested_by=requested_by,
-        params=document.params,
+        params=document.params if params is None else params,
         supersedes=document,
         donation=document.donation,
     )

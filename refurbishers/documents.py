@@ -306,10 +306,9 @@ def _issue_version(*, donation, kind, title, params, actor, recipient_email):
     if current is not None and current.params.get("snapshot") == params["snapshot"]:
         return current, False
     if current is not None and current.status == DocumentStatus.ISSUED:
-        document = document_reissue(document=current, requested_by=actor)
-        # Not issued yet (the generation task runs after the commit): it lists the new proofs.
-        Document.objects.filter(pk=document.pk).update(params=params, recipient_email=recipient_email)
-        document.params = params
+        document = document_reissue(
+            document=current, requested_by=actor, params=params, recipient_email=recipient_email
+        )
         return document, True
     document = document_request(
         kind=kind,
