@@ -71,26 +71,7 @@ class AuditInputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Audit
-        fields = [
-            "device",
-            "cpu_model",
-            "cpu_cores",
-            "ram_gb",
-            "battery_health_pct",
-            "screen_size_in",
-            "screen_defects",
-            "keyboard_test",
-            "touchpad_test",
-            "ports_test",
-            "webcam_test",
-            "wifi_test",
-            "os_installed",
-            "charger_included",
-            "accessories",
-            "cosmetic_grade",
-            "functional_grade",
-            "notes",
-        ]
+        fields = ["device", *Audit.RECORDED_FIELDS]
 
 
 class SanitisationSerializer(serializers.ModelSerializer):

@@ -150,25 +150,7 @@ class AuditForm(ChoosePrompt, forms.ModelForm):
 
     class Meta:
         model = Audit
-        fields = [
-            "cpu_model",
-            "cpu_cores",
-            "ram_gb",
-            "battery_health_pct",
-            "screen_size_in",
-            "screen_defects",
-            "keyboard_test",
-            "touchpad_test",
-            "ports_test",
-            "webcam_test",
-            "wifi_test",
-            "os_installed",
-            "charger_included",
-            "accessories",
-            "cosmetic_grade",
-            "functional_grade",
-            "notes",
-        ]
+        fields = list(Audit.RECORDED_FIELDS)
         widgets = {
             "notes": forms.Textarea(attrs={"rows": 3}),
             "charger_included": forms.NullBooleanSelect,

@@ -225,6 +225,27 @@ class Audit(models.Model):
     )
     notes = models.TextField(_("observations"), blank=True)
 
+    # What a person (form) or an audit tool (API) records; the rest is set by the service.
+    RECORDED_FIELDS = (
+        "cpu_model",
+        "cpu_cores",
+        "ram_gb",
+        "battery_health_pct",
+        "screen_size_in",
+        "screen_defects",
+        "keyboard_test",
+        "touchpad_test",
+        "ports_test",
+        "webcam_test",
+        "wifi_test",
+        "os_installed",
+        "charger_included",
+        "accessories",
+        "cosmetic_grade",
+        "functional_grade",
+        "notes",
+    )
+
     class Meta:
         ordering = ["-performed_at", "-id"]
         verbose_name = _("diagnostic")
