@@ -140,11 +140,16 @@ def status(request):
 # --- Documents for donors (reuse attestation, impact report) ---------------------------------------
 
 
-def _back(request, default):
+def _next_url(request, default):
+    """The page the form came from (`next`, on this site only), else the `default` URL name."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
-    return redirect(default)
+        return target
+    return reverse(default)
+
+
+def _back(request, default):
+    return redirect(_next_url(request, default))
 
 
 def _document_requested(request, document):
@@ -167,9 +172,7 @@ def _document_requested(request, document):
 
 def _refused(request, message):
     """A donor document that cannot be issued: the reason, in a page, with a 400."""
-    back = request.POST.get("next", "")
-    if not (back and url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())):
-        back = reverse("donors:space")
+    back = _next_url(request, "donors:space")
     return render(request, "400.html", {"message": message, "back": back}, status=400)
 
 
