@@ -1,14 +1,21 @@
+from django.apps import apps
 from django.conf import settings
 
 from . import permissions
 
+# Up to this many entries the menu is one row of links; past it (the coordinator sees every app's
+# screens) the entries are grouped by app under disclosure menus.
+NAV_FLAT_MAX = 9
+
 
 def platform(request):
     user = getattr(request, "user", None)
+    nav = _navigation(user) if user is not None and user.is_authenticated else []
     return {
         "network_name": settings.NETWORK_NAME,
         "network_logo": settings.NETWORK_LOGO,
-        "nav": _navigation(user) if user is not None and user.is_authenticated else [],
+        "nav": nav,
+        "nav_groups": _grouped(nav) if len(nav) > NAV_FLAT_MAX else None,
     }
 
 
@@ -27,6 +34,26 @@ def _navigation(user):
     if user.is_staff:
         items.append(("admin:index", "Administration"))
     return items
+
+
+def _grouped(items):
+    """[(title or None, [(url_name, label), ...]), ...]: an app's screens under the app's name, in order.
+
+    Entries outside an app (home, devices, administration) stay single links (title None).
+    """
+    groups = []
+    by_title = {}
+    for url_name, label in items:
+        namespace = url_name.split(":", 1)[0] if ":" in url_name else ""
+        title = apps.get_app_config(namespace).verbose_name if apps.is_installed(namespace) else None
+        if title is None:
+            groups.append((None, [(url_name, label)]))
+        elif title in by_title:
+            by_title[title].append((url_name, label))
+        else:
+            by_title[title] = [(url_name, label)]
+            groups.append((title, by_title[title]))
+    return groups
 
 
 # Apps add their menu entries here from AppConfig.ready(): {"url": name, "label": ..., "kinds": [...]}

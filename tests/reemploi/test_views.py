@@ -212,3 +212,30 @@ def test_pages_carry_a_content_security_policy(client):
     policy = response["Content-Security-Policy"]
     assert "script-src 'self' 'nonce-" in policy and "frame-ancestors 'none'" in policy
     assert "https:" not in policy.split("script-src")[1].split(";")[0]
+
+
+@pytest.mark.django_db
+def test_coordinator_menu_groups_each_apps_screens(client, coordinator):
+    client.force_login(coordinator)
+    response = client.get(reverse("home"))
+    groups = response.context["nav_groups"]
+    titles = [title for title, _entries in groups if title]
+    assert titles == ["Dons", "Reconditionnement", "Bénéficiaires", "Relais numériques", "Indicateurs"]
+    entries = dict(groups)
+    assert ("refurbishers:work_queue", "File de travail") in entries["Reconditionnement"]
+    # Every entry of the flat menu is still reachable, once.
+    grouped = [entry for _title, group in groups for entry in group]
+    assert grouped == response.context["nav"]
+    page = response.content.decode()
+    assert '<summary>Reconditionnement</summary>' in page
+    assert "js/menu.js" in page
+
+
+@pytest.mark.django_db
+def test_a_short_menu_stays_one_row_of_links(client, refurbisher):
+    client.force_login(refurbisher)
+    response = client.get(reverse("home"))
+    assert response.context["nav_groups"] is None
+    page = response.content.decode()
+    assert "<summary>" not in page.split("</nav>")[0]
+    assert "File de travail" in page
