@@ -214,6 +214,7 @@ RULES = {
     "relais:sale_list":                    R("",                   "200 403 403 403 200 403 403 L"),
     "relais:sale_create":                  R("",                   "403 403 403 403 200 403 403 L"),
     "relais:sale_detail":                  R("sale",               "200 403 403 403 200 403 403 L", "200 403 403 403 404 403 403 L"),
+    "relais:receipt_issue":                R("sale",               "405 405 405 405 405 405 405 L", "405 405 405 405 405 405 405 L", post="ok 404 404 404 ok 404 404 L", post_other="ok 404 404 404 404 404 404 L"),
     "relais:return_create":                R("sale",               "405 405 405 405 405 405 405 L", "405 405 405 405 405 405 405 L", post="ok 404 404 404 ok 404 404 L", post_other="ok 404 404 404 404 404 404 L"),
     "relais:return_send":                  R("guarantee_return",   "405 405 405 405 405 405 405 L", "405 405 405 405 405 405 405 L", post="ok 404 404 404 ok 404 404 L", post_other="ok 404 404 404 404 404 404 L"),
     "relais:loan_list":                    R("",                   "200 403 403 403 200 403 403 L"),
