@@ -15,6 +15,9 @@ from .enums import (
 )
 from .opening_hours import validate_opening_hours
 
+# The schema's pattern for `telephone`: international format, no spaces.
+PHONE_PATTERN = r"^(\+33|\+590|\+594|\+262|\+596|\+269|\+687|\+689|\+508|\+681)\d{6,9}$"
+
 
 class RelaisProfileForm(forms.Form):
     opening_hours = forms.CharField(
@@ -54,7 +57,7 @@ class RelaisProfileForm(forms.Form):
     )
     phone = forms.RegexField(
         label=_("Téléphone"),
-        regex=r"^(\+33|\+590|\+594|\+262|\+596|\+269|\+687|\+689|\+508|\+681)\d{6,9}$",
+        regex=PHONE_PATTERN,
         required=False,
         help_text=_("Format international sans espace : +33386000000"),
         error_messages={"invalid": _("Écrivez le numéro au format +33XXXXXXXXX, sans espace.")},
