@@ -160,6 +160,10 @@ class CriterionSerializer(serializers.ModelSerializer):
         ]
 
 
+class CriterionEndInput(serializers.Serializer):
+    effective_until = serializers.DateField()
+
+
 class CriterionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CriterionSerializer
     lookup_field = "uuid"
@@ -176,6 +180,20 @@ class CriterionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         payload.is_valid(raise_exception=True)
         criterion = services.criterion_create(actor=request.user, **payload.validated_data)
         return Response(self.get_serializer(criterion).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CriterionEndInput, responses=CriterionSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, uuid=None):
+        """Stop a criterion after a date (a new threshold is a new criterion from the next day)."""
+        if not can_manage_rules(request.user):
+            raise PermissionDenied("Seule la coordination fixe les critères.")
+        criterion = self.get_object()
+        payload = CriterionEndInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        criterion = services.criterion_end(
+            actor=request.user, criterion=criterion, effective_until=payload.validated_data["effective_until"]
+        )
+        return Response(self.get_serializer(criterion).data)
 
 
 class VoucherSerializer(serializers.ModelSerializer):

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +10,20 @@ from .models import Beneficiary, EligibilityCriterion
 from .selectors import communes_for, departement_ids
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def euros_field(**kwargs):
+    """An amount in euros typed the French way (« 640,50 ») or with a dot: a text box with a numeric
+    keypad, not a number input whose parsing depends on the browser's language."""
+    return forms.DecimalField(
+        min_value=0,
+        decimal_places=2,
+        max_digits=8,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        error_messages={"invalid": _("Écrivez un montant en euros, par exemple 640,50.")},
+        **kwargs,
+    )
 
 
 class CommuneChoiceField(forms.ModelChoiceField):
@@ -85,19 +100,18 @@ class EligibilityCheckForm(forms.Form):
         choices=[("", "---------")] + DocumentType.choices,
         help_text=_("Regardez le document ; ne le photocopiez pas et ne le scannez pas."),
     )
-    declared_amount = forms.DecimalField(
+    declared_amount = euros_field(
         label=_("Montant lu (quotient familial)"),
         required=False,
-        min_value=0,
-        decimal_places=2,
         help_text=_("Seulement pour un critère à plafond ; ce montant n'est pas conservé."),
     )
-    valid_until = forms.DateField(
-        label=_("Valable jusqu'au"), required=False, widget=DATE, help_text=_("Par défaut : 12 mois.")
-    )
+    valid_until = forms.DateField(label=_("Valable jusqu'au"), required=False, widget=DATE)
 
     def __init__(self, *args, beneficiary, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["valid_until"].help_text = _("Par défaut : %(n)s mois.") % {
+            "n": settings.ELIGIBILITY_VALIDITY_MONTHS
+        }
         day = timezone.localdate()
         criteria = EligibilityCriterion.objects.in_force(day).filter(
             departement_id__in=departement_ids(beneficiary.relais)
@@ -117,11 +131,9 @@ class CriterionForm(forms.Form):
     departement = forms.ModelChoiceField(label=_("Département"), queryset=Departement.objects.all())
     kind = forms.ChoiceField(label=_("Critère"), choices=CriterionKind.choices)
     label = forms.CharField(label=_("Précision"), max_length=200, required=False)
-    threshold_amount = forms.DecimalField(
+    threshold_amount = euros_field(
         label=_("Plafond (€)"),
         required=False,
-        min_value=0,
-        decimal_places=2,
         help_text=_("Pour le quotient familial."),
     )
     effective_from = forms.DateField(label=_("En vigueur à partir du"), widget=DATE)
@@ -148,6 +160,7 @@ class QuotaExceptionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         min_length=10,
         help_text=_("Obligatoire, conservée."),
+        error_messages={"min_length": _("Écrivez la raison de cette exception (10 caractères au moins).")},
     )
 
 
@@ -161,10 +174,11 @@ class VoucherForm(forms.Form):
         queryset=EquipmentCategory.objects.filter(is_decree_category=True),
         required=False,
     )
-    expires_on = forms.DateField(
-        label=_("Valable jusqu'au"), widget=DATE, required=False, help_text=_("Par défaut : 90 jours.")
-    )
+    expires_on = forms.DateField(label=_("Valable jusqu'au"), widget=DATE, required=False)
 
     def __init__(self, *args, prescriber, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["expires_on"].help_text = _("Par défaut : %(n)s jours.") % {
+            "n": settings.VOUCHER_VALIDITY_DAYS
+        }
         self.fields["commune"].queryset = communes_for(prescriber).prefetch_related("postal_codes")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -8,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from reemploi.permissions import can_write_for, is_coordinator, organisation_ids
+from reemploi.views import duration_text
 
 from . import services
 from .exports import personal_data
@@ -96,7 +98,11 @@ def beneficiary_create(request):
                 % {"name": beneficiary.display_name},
             )
             return redirect("beneficiaries:detail", uuid=beneficiary.uuid)
-    return render(request, "beneficiaries/beneficiary_form.html", {"form": form})
+    return render(
+        request,
+        "beneficiaries/beneficiary_form.html",
+        {"form": form, "retention": duration_text(settings.BENEFICIARY_RETENTION_MONTHS)},
+    )
 
 
 def _get_beneficiary(request, uuid):
@@ -119,7 +125,11 @@ def beneficiary_detail(request, uuid, check_form=None):
             "beneficiary": beneficiary,
             "checks": checks,
             "valid_check": next((c for c in checks if c.is_valid_on(today)), None),
-            "vouchers": beneficiary.vouchers.select_related("prescriber"),
+            "vouchers": beneficiary.vouchers.select_related("prescriber", "sale"),
+            # A voucher stands in for a check until it expires or a sale uses it.
+            "open_voucher": beneficiary.vouchers.filter(expires_on__gte=today, sale__isnull=True)
+            .order_by("expires_on")
+            .first(),
             "household_members": beneficiary.household.members.exclude(pk=beneficiary.pk)
             if beneficiary.household
             else [],

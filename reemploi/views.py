@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
@@ -6,6 +7,7 @@ from django.db.models import Count
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import documents, permissions
@@ -177,7 +179,16 @@ def document_verify(request, code):
 @login_not_required
 @require_GET
 def privacy(request):
-    return render(request, "reemploi/privacy.html")
+    months = settings.BENEFICIARY_RETENTION_MONTHS
+    return render(request, "reemploi/privacy.html", {"beneficiary_retention": duration_text(months)})
+
+
+def duration_text(months):
+    """« 2 ans », « 1 an », « 18 mois »: a retention period as the privacy notices say it."""
+    if months % 12:
+        return ngettext("%(n)s mois", "%(n)s mois", months) % {"n": months}
+    years = months // 12
+    return ngettext("%(n)s an", "%(n)s ans", years) % {"n": years}
 
 
 @login_not_required

@@ -17,10 +17,11 @@ from beneficiaries.models import Beneficiary
 from beneficiaries.permissions import relais_of
 from reemploi.enums import DeviceState, OrganisationKind
 from reemploi.models import Device, Organisation, Site
-from reemploi.permissions import is_coordinator, organisation_ids
+from reemploi.permissions import can_write_for, is_coordinator, organisation_ids
 
 from . import mednum, rules, services
-from .enums import PaymentMethod, ReturnRemedy, SaleKind
+from .enums import MEDNUM_PROGRAMMES, MEDNUM_SERVICES, PaymentMethod, ReturnRemedy, SaleKind
+from .forms import PHONE_PATTERN
 from .models import GuaranteeReturn, Loan, Sale, SaleLine
 
 
@@ -66,6 +67,46 @@ class RelaisSiteSerializer(serializers.ModelSerializer):
         ]
 
 
+class RelaisProfileInput(serializers.Serializer):
+    """The directory fields a relais (or the coordinator) may change; absent fields keep their value."""
+
+    opening_hours = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    is_itinerant = serializers.BooleanField(required=False)
+    sells_equipment = serializers.BooleanField(required=False)
+    lends_equipment = serializers.BooleanField(required=False)
+    public_devices = serializers.IntegerField(min_value=0, required=False)
+    services = serializers.ListField(child=serializers.ChoiceField(choices=MEDNUM_SERVICES), required=False)
+    programmes = serializers.ListField(
+        child=serializers.ChoiceField(choices=MEDNUM_PROGRAMMES), required=False
+    )
+    phone = serializers.RegexField(PHONE_PATTERN, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    website = serializers.URLField(required=False, allow_blank=True)
+    summary = serializers.CharField(max_length=280, required=False, allow_blank=True)
+    pivot = serializers.RegexField(r"^[a-zA-Z0-9]{9,14}$", required=False, allow_blank=True)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+
+
+PROFILE_FIELDS = [
+    "opening_hours",
+    "is_itinerant",
+    "sells_equipment",
+    "lends_equipment",
+    "services",
+    "programmes",
+    "phone",
+    "email",
+    "website",
+    "summary",
+    "pivot",
+]
+
+
+class MednumImportInput(serializers.Serializer):
+    file = serializers.FileField()
+
+
 class RelaisSiteViewSet(viewsets.ReadOnlyModelViewSet):
     """Relais places with their hours and programmes; `mednum/` gives the national CSV (v1.0.1)."""
 
@@ -91,6 +132,59 @@ class RelaisSiteViewSet(viewsets.ReadOnlyModelViewSet):
         response = HttpResponse(text, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{mednum.export_filename()}"'
         return response
+
+    @extend_schema(request={"multipart/form-data": MednumImportInput})
+    @action(detail=False, methods=["post"], url_path="mednum-import")
+    def mednum_import(self, request):
+        """Import a CSV of the national schema (coordinator): valid rows are created or updated, each
+        invalid row is reported (line, field, message). A 400 when no row could be imported."""
+        if not is_coordinator(request.user, write=True):
+            raise PermissionDenied("Seule la coordination importe des lieux.")
+        payload = MednumImportInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        report = mednum.import_csv(payload.validated_data["file"], actor=request.user)
+        body = {
+            "created": report.created,
+            "updated": report.updated,
+            "errors": [
+                {"line": line, "field": name, "message": message} for line, name, message in report.errors
+            ],
+        }
+        failed = report.errors and not (report.created or report.updated)
+        return Response(body, status=status.HTTP_400_BAD_REQUEST if failed else status.HTTP_200_OK)
+
+    @extend_schema(request=RelaisProfileInput, responses=RelaisSiteSerializer)
+    @action(detail=True, methods=["post"])
+    def profile(self, request, uuid=None):
+        """Change a place's directory profile (its relais or the coordinator). Without latitude and
+        longitude the commune's centre is used, flagged as approximate."""
+        site = self.get_object()
+        if not can_write_for(request.user, site.organisation):
+            raise PermissionDenied("Vous n'agissez pas pour ce relais.")
+        payload = RelaisProfileInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        current = getattr(site, "relais_profile", None)
+        fields = {
+            name: data[name] if name in data else getattr(current, name)
+            for name in PROFILE_FIELDS
+            if name in data or current is not None
+        }
+        if "latitude" in data or "longitude" in data:
+            latitude, longitude = data.get("latitude"), data.get("longitude")
+        elif site.coordinates_approximate:
+            latitude = longitude = None
+        else:
+            latitude, longitude = site.latitude, site.longitude
+        services.relais_profile_save(
+            actor=request.user,
+            site=site,
+            public_devices=data.get("public_devices"),
+            latitude=latitude,
+            longitude=longitude,
+            **fields,
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=site.pk)).data)
 
 
 # --- Stock ---------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from django.utils import timezone
 from beneficiaries.demo import check, person, staff_of
 from beneficiaries.enums import CriterionKind
 from beneficiaries.models import EligibilityCriterion, QuotaException
-from reemploi.documents import document_request
 from reemploi.enums import DeviceState as S
 from reemploi.enums import Provenance
 from reemploi.lifecycle import device_create, device_transition
@@ -20,6 +19,7 @@ from reemploi.models import Device, EquipmentCategory
 from . import rules
 from .enums import PROGRAMME_RELAIS_NUMERIQUE, PaymentMethod, ReturnRemedy, SaleKind
 from .models import GuaranteeReturn, Loan, RelaisProfile, Sale, SaleLine
+from .services import receipt_request
 
 HOURS = [
     "Mo-Fr 09:00-12:00,14:00-17:30; Sa 09:00-12:00; PH off",
@@ -195,8 +195,7 @@ def distributed(network):
                 received_by=staff,
             )
         if counter % 3 == 0:
-            title = ("Attestation de don n° %s" if gift else "Reçu de vente n° %s") % sale.pk
-            document_request(kind="sale_receipt", subject=sale, title=title, owner=relais, requested_by=staff)
+            receipt_request(sale=sale, requested_by=staff)
 
 
 TRY_OUT = [

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.forms import DATE
+from beneficiaries.forms import DATE, euros_field
 from reemploi.enums import OrganisationKind
 from reemploi.models import Organisation
 
@@ -15,6 +15,9 @@ from .enums import (
 )
 from .opening_hours import validate_opening_hours
 
+# The schema's pattern for `telephone`: international format, no spaces.
+PHONE_PATTERN = r"^(\+33|\+590|\+594|\+262|\+596|\+269|\+687|\+689|\+508|\+681)\d{6,9}$"
+
 
 class RelaisProfileForm(forms.Form):
     opening_hours = forms.CharField(
@@ -23,6 +26,13 @@ class RelaisProfileForm(forms.Form):
         required=False,
         validators=[validate_opening_hours],
         help_text=_("Exemple : Mo-Fr 09:00-12:00,14:00-17:30; Sa 09:00-12:00; PH off"),
+    )
+    pivot = forms.RegexField(
+        label=_("SIRET, RNA ou RIDET du lieu (schéma national)"),
+        regex=r"^[a-zA-Z0-9]{9,14}$",
+        required=False,
+        help_text=_("Obligatoire dans l'export national. Vide : le SIRET de la structure, s'il est connu."),
+        error_messages={"invalid": _("De 9 à 14 lettres ou chiffres, sans espace.")},
     )
     is_itinerant = forms.BooleanField(label=_("Lieu itinérant (bus, permanences mobiles)"), required=False)
     sells_equipment = forms.BooleanField(label=_("Vend du matériel à prix solidaire"), required=False)
@@ -47,7 +57,7 @@ class RelaisProfileForm(forms.Form):
     )
     phone = forms.RegexField(
         label=_("Téléphone"),
-        regex=r"^(\+33|\+590|\+594|\+262|\+596|\+269|\+687|\+689|\+508|\+681)\d{6,9}$",
+        regex=PHONE_PATTERN,
         required=False,
         help_text=_("Format international sans espace : +33386000000"),
         error_messages={"invalid": _("Écrivez le numéro au format +33XXXXXXXXX, sans espace.")},
@@ -77,7 +87,7 @@ class MednumImportForm(forms.Form):
 
 
 class StockPriceForm(forms.Form):
-    price = forms.DecimalField(label=_("Prix TTC (€)"), min_value=0, decimal_places=2, max_digits=8)
+    price = euros_field(label=_("Prix TTC (€)"))
 
 
 class SaleForm(forms.Form):
@@ -89,9 +99,14 @@ class SaleForm(forms.Form):
     )
 
 
+class DeviceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, device):
+        return f"{device.category.name} — {device}"
+
+
 class LoanForm(forms.Form):
     beneficiary = forms.ModelChoiceField(label=_("Emprunteur"), queryset=None)
-    device = forms.ModelChoiceField(label=_("Appareil"), queryset=None)
+    device = DeviceChoiceField(label=_("Appareil"), queryset=None)
     due_on = forms.DateField(label=_("À rendre le"), widget=DATE)
 
     def __init__(self, *args, beneficiaries, devices, **kwargs):

@@ -109,7 +109,7 @@ def profile_row(profile):
         detail.append(_("Vente de matériel reconditionné à prix solidaire aux personnes éligibles."))
     return {
         "id": profile.mednum_id,
-        "pivot": organisation.siret,
+        "pivot": profile.mednum_pivot,
         "nom": site.name,
         "commune": commune.name,
         "code_postal": postal,
@@ -242,7 +242,7 @@ def _organisation(row, departement):
         validate_siret(pivot)
         siret = pivot
     except ValidationError:
-        pass  # an RNA or RIDET number: kept as the site's identifier only
+        pass  # an RNA or RIDET number: kept on the place's profile (RelaisProfile.pivot)
     if siret:
         found = Organisation.objects.filter(siret=siret, kind=OrganisationKind.RELAIS).first()
         if found:
@@ -299,6 +299,9 @@ def _apply(row, commune):
     sites_web = _split(row.get("site_web") or "")
     profile.website = sites_web[0] if sites_web else ""
     profile.summary = (row.get("presentation_resume") or "").strip()
+    # A pivot that is not a SIRET (an association's RNA number, a RIDET) is kept on the place itself.
+    pivot = row["pivot"].strip()
+    profile.pivot = "" if pivot == site.organisation.siret else pivot
     profile.updated_on = date.fromisoformat(row["date_maj"].strip())
     profile.full_clean()
     profile.save()

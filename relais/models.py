@@ -44,6 +44,15 @@ class RelaisProfile(models.Model):
     email = models.EmailField(_("courriel"), blank=True)
     website = models.URLField(_("site web"), blank=True)
     summary = models.CharField(_("présentation (280 caractères)"), max_length=280, blank=True)
+    pivot = models.CharField(
+        _("SIRET, RNA ou RIDET du lieu"),
+        max_length=14,
+        blank=True,
+        help_text=_(
+            "Donnée pivot du schéma national ; vide : le SIRET de la structure. Sert aux lieux sans SIRET "
+            "(numéro RNA d'une association, RIDET)."
+        ),
+    )
     external_id = models.CharField(
         _("identifiant dans le schéma de médiation numérique"),
         max_length=100,
@@ -59,6 +68,10 @@ class RelaisProfile(models.Model):
 
     def __str__(self):
         return str(self.site)
+
+    @property
+    def mednum_pivot(self):
+        return self.site.organisation.siret or self.pivot
 
     @property
     def mednum_id(self):

@@ -91,4 +91,5 @@ def humanise(value):
         .replace("SH", _("vacances scolaires"))
     )
     out = re.sub(r"(\d\d):(\d\d)", lambda m: f"{int(m.group(1))} h {m.group(2)}", out)
-    return out.replace("-", " – ").replace(" off", " " + _("fermé")).replace(";", " ·")
+    out = out.replace("-", " – ").replace(" off", " " + _("fermé")).replace(";", " ·")
+    return re.sub(r",(?! )", ", ", out)

@@ -63,5 +63,5 @@ def _caps_on(day):
     for category in EquipmentCategory.objects.filter(is_decree_category=True):
         cap = category.cap_on(day)
         if cap:
-            caps.append(f"{category.name.lower()} {rules.money(cap.amount)}")
+            caps.append(f"{rules.in_sentence(category.name)} {rules.money(cap.amount)}")
     return ", ".join(caps)

@@ -27,6 +27,11 @@ def money(value):
     return f"{Decimal(value):.2f}".replace(".", ",") + " €"
 
 
+def in_sentence(name):
+    """A category name inside a sentence: « ordinateur portable », but « PC fixe » keeps its capitals."""
+    return name if name[:2].isupper() else name[:1].lower() + name[1:]
+
+
 # --- Caps ----------------------------------------------------------------------------------------
 
 
@@ -76,7 +81,7 @@ def price_problems(lines, day):
                     "price": money(line.price),
                     "device": line.device,
                     "cap": money(cap),
-                    "category": line.device.category.name.lower(),
+                    "category": in_sentence(line.device.category.name),
                     "date": day.strftime("%d/%m/%Y"),
                 }
             )
@@ -161,6 +166,7 @@ class QuotaVerdict:
     policy_max: int
     allowed: int
     exceptions: list
+    months: int = DEFAULT_QUOTA[1]
 
     @property
     def exceeded(self):
@@ -183,18 +189,18 @@ def quota_verdicts(household, lines, day, exclude_sale=None):
         already = household_received(household, category, since, day, exclude_sale=exclude_sale)
         exceptions = list(QuotaException.objects.valid_on(day).filter(household=household, category=category))
         allowed = max_devices + sum(e.extra_devices for e in exceptions)
-        verdicts.append(QuotaVerdict(category, already, count, max_devices, allowed, exceptions))
+        verdicts.append(QuotaVerdict(category, already, count, max_devices, allowed, exceptions, months))
     return verdicts
 
 
 def quota_problems(verdicts):
     return [
         _(
-            "Quota atteint : ce foyer a déjà reçu %(already)s appareil(s) « %(category)s » sur la période et peut "
-            "en recevoir %(allowed)s. Une exception ne peut être accordée que par la coordination, avec une raison "
-            "écrite."
+            "Quota atteint : ce foyer a déjà reçu %(already)s appareil(s) « %(category)s » sur les %(months)s "
+            "derniers mois et peut en recevoir %(allowed)s. Une exception ne peut être accordée que par la "
+            "coordination, avec une raison écrite."
         )
-        % {"already": v.already, "category": v.category.name, "allowed": v.allowed}
+        % {"already": v.already, "category": v.category.name, "allowed": v.allowed, "months": v.months}
         for v in verdicts
         if v.exceeded
     ]

@@ -77,8 +77,10 @@ def sale_create(*, actor, relais, beneficiary, lines, payment_method, kind=SaleK
     for line in lines:
         try:
             line.price = Decimal(line.price).quantize(Decimal("0.01"))
-        except (InvalidOperation, TypeError):
-            raise ValidationError(_("Prix illisible pour %(device)s.") % {"device": line.device}) from None
+        except (InvalidOperation, TypeError, ValueError):
+            line.price = None
+        if line.price is None or not line.price.is_finite():
+            raise ValidationError(_("Prix illisible pour %(device)s.") % {"device": line.device})
     if kind == SaleKind.GIFT:
         payment_method = PaymentMethod.FREE
         if any(line.price != 0 for line in lines):
@@ -159,9 +161,10 @@ def sale_create(*, actor, relais, beneficiary, lines, payment_method, kind=SaleK
 
 
 def receipt_request(*, sale, requested_by=None):
+    # The document register numbers the receipt (VTE-…); the sale's internal key stays internal.
     title = (
-        _("Attestation de don n° %(n)s") if sale.kind == SaleKind.GIFT else _("Reçu de vente n° %(n)s")
-    ) % {"n": sale.pk}
+        _("Attestation de don du %(date)s") if sale.kind == SaleKind.GIFT else _("Reçu de vente du %(date)s")
+    ) % {"date": sale.sold_on.strftime("%d/%m/%Y")}
     return document_request(
         kind="sale_receipt", subject=sale, title=title, owner=sale.relais, requested_by=requested_by
     )

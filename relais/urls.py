@@ -14,6 +14,7 @@ urlpatterns = [
     path("ventes/", views.sale_list, name="sale_list"),
     path("ventes/nouvelle/", views.sale_create, name="sale_create"),
     path("ventes/<uuid:uuid>/", views.sale_detail, name="sale_detail"),
+    path("ventes/<uuid:uuid>/recu/", views.receipt_issue, name="receipt_issue"),
     path("ventes/<uuid:uuid>/retour/", views.return_create, name="return_create"),
     path("retours/<uuid:uuid>/renvoi/", views.return_send, name="return_send"),
     path("prets/", views.loan_list, name="loan_list"),

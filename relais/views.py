@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from beneficiaries.models import Beneficiary
 from beneficiaries.permissions import relais_of
 from beneficiaries.views import form_errors
-from reemploi.enums import DeviceState, OrganisationKind
+from reemploi.enums import DeviceState, DocumentStatus, OrganisationKind
 from reemploi.models import Device, Site
 from reemploi.permissions import can_write_for, is_coordinator, organisation_ids
 
@@ -69,11 +69,14 @@ def directory(request):
     for site in sites:
         profile = getattr(site, "relais_profile", None)
         site.hours_text = humanise(profile.opening_hours) if profile else ""
+        # The national export needs a pivot (SIRET, RNA or RIDET) for every place.
+        site.pivot_missing = not (profile and profile.mednum_pivot)
     return render(
         request,
         "relais/directory.html",
         {
             "sites": sites,
+            "pivot_missing": sum(site.pivot_missing for site in sites),
             "import_form": MednumImportForm() if is_coordinator(request.user, write=True) else None,
         },
     )
@@ -132,6 +135,7 @@ def profile_edit(request, uuid):
                     "email",
                     "website",
                     "summary",
+                    "pivot",
                 )
             }
         )
@@ -228,11 +232,16 @@ def _parse_lines(post, devices):
         key = str(device.uuid)
         if post.get(f"device-{key}") != "on":
             continue
-        raw_price = (post.get(f"price-{key}") or "").replace(",", ".").replace("€", "").strip()
+        raw_price = "".join((post.get(f"price-{key}") or "").replace(",", ".").replace("€", "").split())
         try:
             price = Decimal(raw_price)
         except InvalidOperation:
-            errors.append(_("Prix illisible pour %(device)s.") % {"device": device})
+            price = None
+        if price is None or not price.is_finite():
+            errors.append(
+                _("Prix illisible pour %(device)s : écrivez un montant en euros, par exemple 179,50.")
+                % {"device": device}
+            )
             continue
         raw_bundle = (post.get(f"bundle-{key}") or "").strip()
         bundle = None
@@ -328,7 +337,14 @@ def sale_detail(request, uuid):
     )
     lines = list(sale.lines.select_related("device__category", "guarantee_return__refurbisher"))
     can_write = can_write_for(request.user, sale.relais)
+    # A device sent back to a workshop under guarantee is no longer the relais' to open: no dead link.
+    visible = set(
+        Device.objects.visible_to(request.user)
+        .filter(pk__in=[line.device_id for line in lines])
+        .values_list("pk", flat=True)
+    )
     for line in lines:
+        line.device_visible = line.device_id in visible
         try:
             line.guarantee = line.guarantee_return
         except GuaranteeReturn.DoesNotExist:
@@ -346,6 +362,21 @@ def sale_detail(request, uuid):
             "exceptions": sale.quota_exceptions.all(),
         },
     )
+
+
+@require_POST
+def receipt_issue(request, uuid):
+    """Issue the receipt of a sale that has none, or whose generation failed."""
+    sale = get_object_or_404(Sale.objects.visible_to(request.user), uuid=uuid)
+    if not can_write_for(request.user, sale.relais):
+        raise PermissionDenied
+    receipt = sale.receipt
+    if receipt is not None and receipt.status != DocumentStatus.FAILED:
+        messages.info(request, _("Le reçu de cette vente existe déjà."))
+    else:
+        services.receipt_request(sale=sale, requested_by=request.user)
+        messages.success(request, _("Le reçu est demandé ; il est prêt dans quelques instants."))
+    return redirect("relais:sale_detail", uuid=sale.uuid)
 
 
 @require_POST

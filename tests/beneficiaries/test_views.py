@@ -6,7 +6,7 @@ from django.urls import reverse
 from beneficiaries.models import Beneficiary, EligibilityCheck
 from tests.reemploi.factories import OrganisationFactory, departement, member_of
 
-from .factories import BeneficiaryFactory, CheckFactory, CriterionFactory
+from .factories import BeneficiaryFactory, CheckFactory, CriterionFactory, VoucherFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +133,62 @@ def test_prescriber_issues_a_voucher_that_a_relais_redeems(client, staff):
     response = client.post(reverse("beneficiaries:voucher_redeem"), {"code": code}, follow=True)
     assert "accepté" in response.content.decode() and "Benali" in response.content.decode()
     assert client.get(reverse("beneficiaries:vouchers")).status_code == 403
+
+
+def test_check_form_reads_a_french_decimal_comma(client, staff, relais):
+    """« 640,50 » is 640,50 €, not 64 050 € (a number input drops the comma in some browsers)."""
+    person = BeneficiaryFactory(relais=relais)
+    criterion = CriterionFactory(family_quotient=True)  # up to 700 €
+    client.force_login(staff)
+    page = client.get(reverse("beneficiaries:detail", args=[person.uuid])).content.decode()
+    assert 'name="declared_amount"' in page and 'inputmode="decimal"' in page
+    response = client.post(
+        reverse("beneficiaries:check_create", args=[person.uuid]),
+        {"criterion": criterion.pk, "document_type": "family_quotient", "declared_amount": "640,50"},
+        follow=True,
+    )
+    assert "Éligibilité enregistrée" in response.content.decode()
+    assert EligibilityCheck.objects.filter(beneficiary=person).exists()
+    response = client.post(
+        reverse("beneficiaries:check_create", args=[person.uuid]),
+        {"criterion": criterion.pk, "document_type": "family_quotient", "declared_amount": "six cents"},
+    )
+    assert "Écrivez un montant en euros, par exemple 640,50." in response.content.decode()
+
+
+def test_person_with_an_open_voucher_is_shown_eligible_until_a_sale_uses_it(client, staff, relais):
+    from beneficiaries.services import voucher_redeem
+    from tests.relais.factories import sell, stock_device
+
+    voucher = voucher_redeem(actor=staff, relais=relais, code=VoucherFactory().code)
+    person = voucher.beneficiary
+    client.force_login(staff)
+    page = client.get(reverse("beneficiaries:detail", args=[person.uuid])).content.decode()
+    assert f"éligible par le bon {voucher.display_code}" in page and "Vendre ou donner un appareil" in page
+    sell(staff, person, (stock_device(relais), "100"))
+    page = client.get(reverse("beneficiaries:detail", args=[person.uuid])).content.decode()
+    assert "éligibilité à vérifier" in page and "utilisé pour un achat" in page
+    assert "Vendre ou donner un appareil" not in page
+
+
+def test_forms_state_the_configured_validity_and_retention(client, staff, relais, settings):
+    settings.ELIGIBILITY_VALIDITY_MONTHS = 6
+    settings.BENEFICIARY_RETENTION_MONTHS = 18
+    person = BeneficiaryFactory(relais=relais)
+    client.force_login(staff)
+    assert (
+        "Par défaut : 6 mois."
+        in client.get(reverse("beneficiaries:detail", args=[person.uuid])).content.decode()
+    )
+    assert "au bout de 18 mois sans contact" in client.get(reverse("beneficiaries:create")).content.decode()
+
+
+@pytest.mark.parametrize(("months", "said"), [(24, "2 ans"), (12, "1 an"), (30, "30 mois")])
+def test_privacy_notice_says_what_is_kept_for_how_long_and_the_export(client, settings, months, said):
+    settings.BENEFICIARY_RETENTION_MONTHS = months
+    page = client.get(reverse("privacy")).content.decode()
+    assert "sans jamais en garder de copie" in page
+    assert "critère, type de justificatif vu, qui l'a vérifié, quand et jusqu'à quand" in page
+    assert f"Au bout de {said} sans contact avec le relais, ces données sont anonymisées" in page
+    assert "la commune, la catégorie de matériel et les dates" in page
+    assert "l'export de vos données" in page

@@ -151,3 +151,79 @@ def test_api_stock_shows_caps_and_the_directory_exports_csv(api, relais):
     assert body["results"][0]["cap"] == "30.00"
     response = api.get(reverse("relais-site-mednum"))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+
+
+def test_api_relais_updates_its_directory_profile_and_not_another_one(api, relais):
+    from relais.models import RelaisProfile
+    from tests.reemploi.factories import SiteFactory
+
+    site = SiteFactory(organisation=relais, is_relais_shop=True, latitude=None, longitude=None)
+    url = reverse("relais-site-profile", args=[site.uuid])
+    response = api.post(url, {"opening_hours": "Lundi 9h-12h"}, format="json")
+    assert response.status_code == 400 and "OpenStreetMap" in str(response.json())
+    response = api.post(
+        url,
+        {
+            "opening_hours": "Mo-Fr 09:00-12:00",
+            "is_itinerant": True,
+            "public_devices": 3,
+            "pivot": "W581234567",
+        },
+        format="json",
+    )
+    body = response.json()
+    assert (
+        response.status_code == 200 and body["opening_hours"] == "Mo-Fr 09:00-12:00" and body["is_itinerant"]
+    )
+    assert body["public_devices"] == 3 and body["coordinates_approximate"]
+    # Only what is sent changes.
+    body = api.post(url, {"latitude": 46.99, "longitude": 3.16}, format="json").json()
+    assert body["opening_hours"] == "Mo-Fr 09:00-12:00" and not body["coordinates_approximate"]
+    assert site.relais_profile.pivot == "W581234567"
+    other = SiteFactory(organisation=OrganisationFactory(relais=True), is_relais_shop=True)
+    response = api.post(
+        reverse("relais-site-profile", args=[other.uuid]), {"is_itinerant": True}, format="json"
+    )
+    assert response.status_code == 403 and not RelaisProfile.objects.filter(site=other).exists()
+
+
+def test_api_directory_import_reports_errors_per_row_for_the_coordinator(api, coordinator):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.reemploi.factories import CommuneFactory
+
+    CommuneFactory(insee_code="58194", name="Nevers", latitude=46.99, longitude=3.16)
+    header = "id,pivot,nom,commune,code_postal,code_insee,adresse,date_maj,services\n"
+    good = "lieu-1,W581234567,Le Lien,Nevers,58000,58194,3 rue du Midi,2025-03-01,Acquisition de matériel informatique à prix solidaire\n"
+    bad = "lieu-2,1,Sans pivot,Nevers,5800,58194,,01/03/2025,\n"
+    url = reverse("relais-site-mednum-import")
+    upload = SimpleUploadedFile("lieux.csv", (header + good + bad).encode(), content_type="text/csv")
+    assert api.post(url, {"file": upload}, format="multipart").status_code == 403  # relais staff
+    client = APIClient()
+    client.force_authenticate(coordinator)
+    upload = SimpleUploadedFile("lieux.csv", (header + good + bad).encode(), content_type="text/csv")
+    response = client.post(url, {"file": upload}, format="multipart")
+    body = response.json()
+    assert response.status_code == 200 and (body["created"], body["updated"]) == (1, 0)
+    assert {(e["line"], e["field"]) for e in body["errors"]} == {
+        (3, "pivot"),
+        (3, "code_postal"),
+        (3, "adresse"),
+        (3, "date_maj"),
+    }
+    upload = SimpleUploadedFile("lieux.csv", (header + bad).encode(), content_type="text/csv")
+    assert client.post(url, {"file": upload}, format="multipart").status_code == 400
+
+
+def test_api_coordinator_ends_a_criterion(coordinator, relais):
+    criterion = CriterionFactory(family_quotient=True)
+    client = APIClient()
+    client.force_authenticate(coordinator)
+    url = reverse("eligibility-criterion-end", args=[criterion.uuid])
+    response = client.post(url, {"effective_until": "2000-01-01"}, format="json")
+    assert response.status_code == 400 and "précéder" in str(response.json())
+    response = client.post(url, {"effective_until": "2099-12-31"}, format="json")
+    assert response.status_code == 200 and response.json()["effective_until"] == "2099-12-31"
+    staff = APIClient()
+    staff.force_authenticate(member_of(relais))
+    assert staff.post(url, {"effective_until": "2099-12-30"}, format="json").status_code == 403

@@ -107,3 +107,11 @@ def test_device_sold_once_unless_returned_is_a_database_constraint(relais, buyer
     sale = sell(staff, buyer, (laptop, "100"))
     with pytest.raises(IntegrityError), transaction.atomic():
         SaleLine.objects.create(sale=sale, device=laptop, price=Decimal("10"))
+
+
+def test_database_refuses_a_queryset_update_above_the_cap(relais, buyer, staff):
+    """The ORM's bulk update skips every Python check: the trigger still refuses it."""
+    sale = sell(staff, buyer, (stock_device(relais), "180"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SaleLine.objects.filter(sale=sale).update(price=Decimal("180.01"))
+    assert sale.lines.get().price == Decimal("180.00")

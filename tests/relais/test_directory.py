@@ -159,3 +159,31 @@ def test_import_refuses_a_file_without_the_required_columns():
     upload = SimpleUploadedFile("x.csv", b"nom,commune\nA,B\n")
     report = mednum.import_csv(upload)
     assert report.errors and "id" in report.errors[0][1]
+
+
+def test_humanised_hours_keep_a_space_after_each_comma():
+    assert (
+        humanise("Mo,We,Fr 09:00-12:00,14:00-17:00") == "lun., mer., ven. 9 h 00 – 12 h 00, 14 h 00 – 17 h 00"
+    )
+
+
+def test_import_keeps_a_pivot_that_is_not_a_siret_and_exports_it_again():
+    CommuneFactory(insee_code="58194", name="Nevers", latitude=46.99, longitude=3.16)
+    row = {
+        "id": "asso-1",
+        "pivot": "W581234567",  # an association's RNA number
+        "nom": "Association Le Lien",
+        "commune": "Nevers",
+        "code_postal": "58000",
+        "code_insee": "58194",
+        "adresse": "3 rue du Midi",
+        "date_maj": "2025-03-01",
+    }
+    report = mednum.import_csv(_csv([row]))
+    assert report.ok and report.created == 1
+    profile = RelaisProfile.objects.get(external_id="asso-1")
+    assert profile.pivot == "W581234567" and profile.site.organisation.siret == ""
+    text, incomplete = mednum.export_csv(RelaisProfile.objects.all())
+    exported = next(csv.DictReader(io.StringIO(text)))
+    assert exported["pivot"] == "W581234567" and not incomplete
+    assert mednum.validate_row(exported) == []

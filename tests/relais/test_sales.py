@@ -257,3 +257,9 @@ def test_device_already_sold_cannot_be_sold_again(staff, buyer, relais):
 def test_sale_date_cannot_be_in_the_future(staff, buyer, relais):
     with pytest.raises(ValidationError, match="futur"):
         sell(staff, buyer, (stock_device(relais), "100"), sold_on=timezone.localdate() + timedelta(days=1))
+
+
+def test_quota_message_names_the_period(staff, buyer, relais):
+    sell(staff, buyer, (stock_device(relais), "150"))
+    with pytest.raises(ValidationError, match="sur les 12 derniers mois et peut en recevoir 1"):
+        sell(staff, buyer, (stock_device(relais), "150"))

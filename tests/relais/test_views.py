@@ -1,8 +1,11 @@
+from decimal import Decimal
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from reemploi.enums import DeviceState
+from reemploi.models import Document
 from relais.models import Loan, Sale
 from tests.beneficiaries.factories import BeneficiaryFactory, CheckFactory
 from tests.reemploi.factories import OrganisationFactory, SiteFactory, departement, member_of
@@ -172,3 +175,105 @@ def test_sale_form_ignores_a_malformed_beneficiary_id(client, staff):
     client.force_login(staff)
     assert client.get(reverse("relais:sale_create") + "?beneficiaire=nimporte-quoi").status_code == 200
     assert client.get(reverse("relais:loan_create") + "?beneficiaire=nimporte-quoi").status_code == 200
+
+
+def test_sale_form_reads_a_french_decimal_comma_and_shows_prices_the_french_way(client, staff, buyer, relais):
+    laptop = stock_device(relais, price=150)
+    client.force_login(staff)
+    page = client.get(reverse("relais:sale_create") + f"?beneficiaire={buyer.uuid}").content.decode()
+    assert f'id="price-{laptop.uuid}" value="150,00"' in page
+    client.post(reverse("relais:sale_create"), _sale_post(buyer, (laptop, "179,50 €")))
+    assert Sale.objects.get().lines.get().price == Decimal("179.50")
+
+
+@pytest.mark.parametrize("typed", ["NaN", "Infinity", "-inf", "cent euros"])
+def test_sale_form_refuses_an_unreadable_price_in_french(client, staff, buyer, relais, typed):
+    laptop = stock_device(relais)
+    client.force_login(staff)
+    response = client.post(reverse("relais:sale_create"), _sale_post(buyer, (laptop, typed)))
+    assert response.status_code == 200
+    assert "Prix illisible pour" in response.content.decode()
+    assert not Sale.objects.exists()
+
+
+def test_stock_price_reads_a_decimal_comma(client, staff, relais):
+    laptop = stock_device(relais, price=150)
+    client.force_login(staff)
+    response = client.post(
+        reverse("relais:stock_price", args=[laptop.uuid]), {"price": "129,90"}, follow=True
+    )
+    laptop.refresh_from_db()
+    assert laptop.price == Decimal("129.90") and "129,90 €" in response.content.decode()
+    assert 'value="129,90"' in client.get(reverse("relais:stock")).content.decode()
+
+
+def test_a_sale_without_receipt_gets_one_from_its_page(
+    client, staff, buyer, relais, django_capture_on_commit_callbacks
+):
+    sale = sell(staff, buyer, (stock_device(relais), "150"))
+    Document.objects.filter(kind="sale_receipt").delete()  # a sale recorded before receipts existed
+    client.force_login(staff)
+    page = client.get(reverse("relais:sale_detail", args=[sale.uuid])).content.decode()
+    assert "Aucun reçu n'a été édité pour cette vente" in page and "Éditer le reçu" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("relais:receipt_issue", args=[sale.uuid]))
+    receipt = sale.receipt
+    assert receipt.status == "issued" and receipt.title == f"Reçu de vente du {sale.sold_on:%d/%m/%Y}"
+    # Asked again, it is not issued twice.
+    client.post(reverse("relais:receipt_issue", args=[sale.uuid]))
+    assert Document.objects.filter(kind="sale_receipt").count() == 1
+
+
+def test_a_failed_receipt_can_be_issued_again(
+    client, staff, buyer, relais, django_capture_on_commit_callbacks
+):
+    sale = sell(staff, buyer, (stock_device(relais), "150"))
+    Document.objects.filter(kind="sale_receipt").update(status="failed")
+    client.force_login(staff)
+    page = client.get(reverse("relais:sale_detail", args=[sale.uuid])).content.decode()
+    assert "La génération du reçu a échoué" in page and "Relancer l'édition du reçu" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("relais:receipt_issue", args=[sale.uuid]))
+    assert sale.receipt.status == "issued"
+
+
+def test_sale_page_does_not_link_to_a_device_sent_back_to_a_workshop(client, staff, buyer, relais):
+    laptop = stock_device(relais)
+    sale = sell(staff, buyer, (laptop, "150"))
+    client.force_login(staff)
+    link = reverse("device_detail", args=[laptop.uuid])
+    assert link in client.get(reverse("relais:sale_detail", args=[sale.uuid])).content.decode()
+    client.post(
+        reverse("relais:return_create", args=[sale.uuid]),
+        {"device": str(laptop.uuid), "defect": "Ne démarre plus", "remedy": "repair"},
+    )
+    workshop = OrganisationFactory(refurbisher=True, name="Atelier solidaire")
+    client.post(
+        reverse("relais:return_send", args=[laptop.sale_lines.get().guarantee_return.uuid]),
+        {"refurbisher": workshop.pk},
+    )
+    page = client.get(reverse("relais:sale_detail", args=[sale.uuid])).content.decode()
+    assert link not in page and "Confié à Atelier solidaire" in page
+
+
+def test_loan_form_names_the_category_of_each_device(client, staff, relais):
+    tablet = stock_device(relais, "tablet", brand="Samsung", model="Galaxy Tab A")
+    client.force_login(staff)
+    page = client.get(reverse("relais:loan_create")).content.decode()
+    assert f"Tablette — Samsung Galaxy Tab A · {tablet.public_id}" in page
+
+
+def test_directory_warns_about_places_without_a_pivot_and_the_profile_fills_it(client, staff, relais):
+    site = SiteFactory(organisation=relais, is_relais_shop=True)
+    client.force_login(staff)
+    page = client.get(reverse("relais:directory")).content.decode()
+    assert "1 lieu sans SIRET, RNA ni RIDET" in page and "SIRET manquant" in page
+    response = client.post(
+        reverse("relais:profile_edit", args=[site.uuid]),
+        {"pivot": "W581234567", "public_devices": 2, "sells_equipment": "on"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Profil du relais enregistré" in page and "SIRET manquant" not in page
+    export = client.get(reverse("relais:directory_export")).content.decode()
+    assert ",W581234567," in export
