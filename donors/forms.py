@@ -229,6 +229,10 @@ class DonationLineForm(forms.Form):
         min_value=1,
         max_value=10_000,
         initial=1,
+        error_messages={
+            "min_value": _("Indiquez au moins un équipement."),
+            "max_value": _("10 000 équipements au plus par ligne."),
+        },
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     age_years = forms.IntegerField(
@@ -236,6 +240,10 @@ class DonationLineForm(forms.Form):
         min_value=0,
         max_value=60,
         required=False,
+        error_messages={
+            "min_value": _("Indiquez un âge en années, entre 0 et 60."),
+            "max_value": _("Indiquez un âge en années, entre 0 et 60."),
+        },
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": _("environ")}),
     )
     condition = forms.ChoiceField(label=_("État"), choices=Condition.choices, initial=Condition.WORKS)

@@ -1,4 +1,5 @@
 import io
+import re
 from datetime import date, timedelta
 from unittest import mock
 
@@ -92,6 +93,14 @@ def test_the_form_is_public_and_states_the_rules(client, nevers):
     assert reverse("donors:privacy") in page
 
 
+def test_each_help_text_is_announced_with_its_field(client, nevers):
+    page = client.get(reverse("donors:propose")).content.decode()
+    described = re.findall(r'aria-describedby="([^"]+)"', page)
+    assert "id_siret_helptext" in described
+    for target in described:
+        assert f'id="{target}"' in page, target
+
+
 def test_a_new_donor_submits_and_lands_on_the_tracking_page(
     client, nevers, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -130,10 +139,45 @@ def test_field_errors_are_shown_in_french(client, nevers):
     page = response.content.decode()
     assert response.status_code == 400
     assert "Saisissez une adresse e-mail valide" in page
+    # Every error at once: the SIRET and the consent are not left for a second attempt.
+    assert "son SIREN (9 premiers chiffres) est incorrect" in page
+    assert "Vous devez accepter la notice de confidentialité" in page
     assert not Donation.objects.exists()
     data = form_data(siret="73282932000075")
     page = client.post(reverse("donors:propose"), data).content.decode()
     assert "clé de contrôle incorrecte" in page
+
+
+def test_every_error_shows_in_one_round_with_plain_french_limits(client, nevers):
+    data = form_data(
+        donor_kind=DonorKind.PUBLIC_BODY,
+        organisation_name="",
+        siret="",
+        postal_code="99999",
+        **{"lines-0-quantity": "999999", "lines-0-age_years": "200"},
+    )
+    page = client.post(reverse("donors:propose"), data).content.decode()
+    assert "Nous ne connaissons pas ce code postal" in page
+    assert "Choisissez la commune qui correspond" not in page  # not asked again for a wrong code
+    assert "10 000 équipements au plus par ligne" in page
+    assert "Indiquez un âge en années, entre 0 et 60" in page
+    assert "Indiquez le nom de l&#x27;organisation" in page
+    assert "Indiquez le SIRET de l&#x27;organisation" in page
+    assert "engagement de réemploi (décret n° 2023-266)" in page
+    assert "Indiquez le nombre d&#x27;équipements réformés" in page
+
+
+def test_an_individual_is_told_about_drop_off_only_alongside_other_errors(client, nevers):
+    data = form_data(
+        donor_kind=DonorKind.INDIVIDUAL,
+        organisation_name="",
+        siret="",
+        contact_email="",
+        **{"lines-TOTAL_FORMS": "1", "lines-0-quantity": "2"},
+    )
+    page = client.post(reverse("donors:propose"), data).content.decode()
+    assert "Ce champ est obligatoire" in page  # the email
+    assert page.count("Pour moins de 5 équipements") == 2  # the notice, and the error on the mode
 
 
 def test_several_communes_for_a_postal_code_ask_to_choose(client, nevers):
