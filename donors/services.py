@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from reemploi import documents
 from reemploi.enums import DeviceState, OrganisationKind, Role
 from reemploi.lifecycle import TransitionError, device_create, device_transition
-from reemploi.models import Commune, Device, Membership, Organisation, Site
+from reemploi.models import Commune, Device, Document, Membership, Organisation, Site
 from reemploi.permissions import memberships
 from reemploi.validators import validate_siret_or_siren
 
@@ -1019,7 +1019,17 @@ def reception_confirm(*, donation, note="", actor=None, at=None):
     )
     recipients = notifications.coordination_emails() + notifications.organisation_emails(donation.refurbisher)
     notifications.send("reconciled", recipients, {"donation": donation, "reception": reception})
+    _reissue_reception_sheet(reception, actor)
     return reception
+
+
+def _reissue_reception_sheet(reception, actor):
+    """The sheet issued at reception says the reconciliation is pending: once the donor confirms it,
+    a new version says so (the first one stays in the register, superseded). A sheet not generated
+    yet needs nothing: it will read the confirmation when it is."""
+    sheet = Document.objects.about(reception).filter(kind="reception_sheet").current().first()
+    if sheet is not None:
+        documents.document_reissue(document=sheet, requested_by=actor)
 
 
 def _lose_missing(donation, reception, actor, now):
