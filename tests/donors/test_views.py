@@ -415,9 +415,14 @@ def test_the_donor_downloads_the_sheet_and_confirms_the_reconciliation(client, c
     assert "Je confirme le rapprochement" in page and "REC-2026-999999" in page
     download = client.get(reverse("donors:track_document", args=[token, sheet.uuid]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 sheet"
-    client.post(reverse("donors:track_reconcile", args=[token]), {"note": ""})
+    client.post(reverse("donors:track_reconcile", args=[token]), {"note": "Le 3e est resté chez nous."})
     donation.refresh_from_db()
     assert donation.status == DonationStatus.CLOSED
+    page = client.get(reverse("donors:track", args=[token])).content.decode()
+    assert "Votre commentaire" in page and "Le 3e est resté chez nous." in page
+    client.force_login(coordinator)
+    page = client.get(reverse("donors:detail", args=[donation.uuid])).content.decode()
+    assert "Commentaire du donateur" in page and "Le 3e est resté chez nous." in page
 
 
 def test_an_organisation_donor_creates_an_account_from_the_link(client):
