@@ -399,6 +399,21 @@ def test_the_donor_answers_the_slot_writes_and_confirms_from_the_link(
     assert len(mailoutbox) == 1
 
 
+def test_the_tracking_page_recalls_the_chosen_handover_until_it_is_planned(
+    client, coordinator, refurbisher_org
+):
+    site = factories.workshop(refurbisher_org, address="15 rue des Ateliers")
+    donation = factories.submit(
+        kind=DonorKind.INDIVIDUAL, handover_mode=HandoverMode.DROP_OFF, drop_off_site=site, address=""
+    )
+    page = client.get(tracking_path(donation)).content.decode()
+    assert "Remise du matériel" in page and "15 rue des Ateliers" in page
+    assert "Lundi matin" in page and "proposera une date de dépôt" in page
+    scheduled = factories.scheduled(coordinator, refurbisher_org)
+    page = client.get(tracking_path(scheduled)).content.decode()
+    assert "Remise du matériel" not in page  # the planned collection says it now
+
+
 def test_the_donor_downloads_the_sheet_and_confirms_the_reconciliation(client, coordinator, refurbisher_org):
     donation = factories.received(coordinator, refurbisher_org)
     sheet = Document.objects.create(
