@@ -157,6 +157,16 @@ def propose(request):
         )
         % {"reference": donation.reference},
     )
+    organisation = donation.donor_organisation
+    if organisation is not None and donation.organisation_name.lower() != organisation.name.lower():
+        messages.info(
+            request,
+            _(
+                "Ce SIRET est enregistré au nom de « %(name)s » : votre don lui est rattaché. S'il ne s'agit pas "
+                "de votre organisation, dites-le-nous dans un message ci-dessous."
+            )
+            % {"name": organisation.name},
+        )
     return redirect(tracking_path(donation))
 
 

@@ -123,6 +123,21 @@ def test_a_new_donor_submits_and_lands_on_the_tracking_page(
     assert donation.reference in page and "Proposition de don envoyée" in page
 
 
+def test_a_siret_already_known_under_another_name_is_said_on_arrival(client, nevers):
+    known = OrganisationFactory(
+        kind=OrganisationKind.COMPANY, name="Nivernaise de Services", siret="44306184100047"
+    )
+    response = client.post(
+        reverse("donors:propose"), form_data(organisation_name="Imprimerie Morvandelle"), follow=True
+    )
+    assert Donation.objects.get().donor_organisation == known
+    assert "enregistré au nom de « Nivernaise de Services »" in response.content.decode()
+    response = client.post(
+        reverse("donors:propose"), form_data(organisation_name="nivernaise de services"), follow=True
+    )
+    assert "enregistré au nom de" not in response.content.decode()
+
+
 def test_nothing_collectable_is_refused_with_the_reasons_and_nothing_saved(client, nevers):
     data = form_data(**{"lines-TOTAL_FORMS": "1", "lines-0-condition": "broken"})
     response = client.post(reverse("donors:propose"), data)
