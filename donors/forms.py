@@ -52,7 +52,12 @@ class DonationForm(forms.Form):
     """Who gives, where, how. The equipment lines are a formset (`LineFormSet`)."""
 
     donor_kind = forms.ChoiceField(
-        label=_("Vous donnez en tant que"), choices=DonorKind.choices, widget=forms.RadioSelect
+        label=_("Vous donnez en tant que"),
+        choices=DonorKind.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Indiquez qui donne : entreprise, organisme public, association ou particulier.")
+        },
     )
     organisation_name = forms.CharField(label=_("Nom de l'organisation"), max_length=200, required=False)
     siret = forms.CharField(
@@ -222,7 +227,10 @@ class DonationForm(forms.Form):
 
 class DonationLineForm(forms.Form):
     category = forms.ModelChoiceField(
-        label=_("Équipement"), queryset=EquipmentCategory.objects.all(), empty_label=_("Choisissez")
+        label=_("Équipement"),
+        queryset=EquipmentCategory.objects.all(),
+        empty_label=_("Choisissez"),
+        error_messages={"required": _("Choisissez le type d'équipement.")},
     )
     quantity = forms.IntegerField(
         label=_("Quantité"),

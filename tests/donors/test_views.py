@@ -180,6 +180,9 @@ def test_every_error_shows_in_one_round_with_plain_french_limits(client, nevers)
     assert "Indiquez le SIRET de l&#x27;organisation" in page
     assert "engagement de réemploi (décret n° 2023-266)" in page
     assert "Indiquez le nombre d&#x27;équipements réformés" in page
+    data = form_data(donor_kind="", **{"lines-0-category": ""})
+    page = client.post(reverse("donors:propose"), data).content.decode()
+    assert "Indiquez qui donne : entreprise" in page and "Choisissez le type d&#x27;équipement" in page
 
 
 def test_an_individual_is_told_about_drop_off_only_alongside_other_errors(client, nevers):
