@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from PIL import Image
 
-from donors import views
+from donors import services, views
 from donors.enums import CollectionStatus, DonationStatus, DonorKind, HandoverMode, Verdict
 from donors.models import Donation, DonationPhoto, DonorAccessRequest
 from donors.tokens import tracking_path, tracking_token
@@ -430,6 +430,31 @@ def test_the_tracking_page_recalls_the_chosen_handover_until_it_is_planned(
     scheduled = factories.scheduled(coordinator, refurbisher_org)
     page = client.get(tracking_path(scheduled)).content.decode()
     assert "Remise du matériel" not in page  # the planned collection says it now
+
+
+def test_the_donor_sees_the_differences_before_confirming(client, coordinator, refurbisher_org):
+    items = [{"serial_number": "PF1AAA", "asset_tag": ""}, {"serial_number": "PF1BBB", "asset_tag": ""}]
+    donation = factories.collected(
+        coordinator, refurbisher_org, lines=[line("laptop", 2, announced_items=items)]
+    )
+    services.donation_receive(
+        donation=donation,
+        actor=coordinator,
+        site=factories.workshop(refurbisher_org),
+        lines=[
+            {
+                "line": donation.lines.get(),
+                "received_quantity": 1,
+                "items": [{"serial_number": "PF1AAA"}],
+                "note": "Un carton manquait.",
+            }
+        ],
+    )
+    page = client.get(tracking_path(donation)).content.decode()
+    assert "des écarts ont été constatés" in page and "Je confirme le rapprochement" in page
+    reception_part = page.split('id="reception-title"')[1]
+    assert "Annoncés, non reçus" in reception_part and "PF1BBB" in reception_part
+    assert '<span class="diff-minus">-1</span>' in reception_part and "Un carton manquait." in reception_part
 
 
 def test_the_donor_downloads_the_sheet_and_confirms_the_reconciliation(client, coordinator, refurbisher_org):
