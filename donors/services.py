@@ -430,10 +430,11 @@ def donation_submit(
         contact_name=contact_name.strip(),
         contact_email=contact_email.strip().lower(),
         contact_phone=(contact_phone or "").strip(),
-        address=(address or "").strip(),
+        # A drop-off needs no address: what was typed before switching modes is not kept.
+        address=(address or "").strip() if handover_mode == HandoverMode.PICKUP else "",
         postal_code=postal_code.strip(),
         commune=commune,
-        access_notes=(access_notes or "").strip(),
+        access_notes=(access_notes or "").strip() if handover_mode == HandoverMode.PICKUP else "",
         handover_mode=handover_mode,
         drop_off_site=drop_off_site if handover_mode == HandoverMode.DROP_OFF else None,
         availability=list(availability or []),
@@ -641,6 +642,11 @@ def donation_schedule(
     if planned_date < timezone.localtime(now).date():
         errors["planned_date"] = _("La date est déjà passée.")
     if mode == HandoverMode.PICKUP:
+        if not donation.address:
+            errors["mode"] = _(
+                "Le donateur a choisi de déposer son matériel et n'a pas donné d'adresse d'enlèvement : "
+                "demandez-la-lui par message avant de planifier un enlèvement."
+            )
         if slot_start is None or slot_end is None:
             errors["slot_start"] = _("Indiquez le créneau d'enlèvement (heure de début et de fin).")
         elif slot_end <= slot_start:

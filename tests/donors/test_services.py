@@ -369,14 +369,28 @@ def test_scheduling_a_drop_off_gives_the_site_and_the_workshop_marks_it_dropped(
         lines=[line("laptop", 2)],
         handover_mode=HandoverMode.DROP_OFF,
         drop_off_site=site,
-        address="",
+        address="3 place Carnot",
+        access_notes="2e étage",
     )
+    assert (donation.address, donation.access_notes) == ("", "")
     mailoutbox.clear()
     day = timezone.localdate() + timedelta(days=2)
     with django_capture_on_commit_callbacks(execute=True):
         collection = services.donation_schedule(
             donation=donation, actor=refurbisher, planned_date=day, slot_start=time(9), slot_end=time(8)
         )
+    assert donation.address == ""  # typed before choosing the drop-off: not kept
+    with pytest.raises(ValidationError) as error:
+        services.donation_schedule(
+            donation=donation,
+            actor=refurbisher,
+            mode=HandoverMode.PICKUP,
+            planned_date=day,
+            slot_start=time(9),
+            slot_end=time(10),
+            carrier=refurbisher_org,
+        )
+    assert "pas donné d'adresse d'enlèvement" in error.value.message_dict["mode"][0]
     assert (collection.mode, collection.site, collection.slot_start, collection.carrier) == (
         HandoverMode.DROP_OFF,
         site,
