@@ -52,7 +52,12 @@ class DonationForm(forms.Form):
     """Who gives, where, how. The equipment lines are a formset (`LineFormSet`)."""
 
     donor_kind = forms.ChoiceField(
-        label=_("Vous donnez en tant que"), choices=DonorKind.choices, widget=forms.RadioSelect
+        label=_("Vous donnez en tant que"),
+        choices=DonorKind.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Indiquez qui donne : entreprise, organisme public, association ou particulier.")
+        },
     )
     organisation_name = forms.CharField(label=_("Nom de l'organisation"), max_length=200, required=False)
     siret = forms.CharField(
@@ -222,13 +227,20 @@ class DonationForm(forms.Form):
 
 class DonationLineForm(forms.Form):
     category = forms.ModelChoiceField(
-        label=_("Équipement"), queryset=EquipmentCategory.objects.all(), empty_label=_("Choisissez")
+        label=_("Équipement"),
+        queryset=EquipmentCategory.objects.all(),
+        empty_label=_("Choisissez"),
+        error_messages={"required": _("Choisissez le type d'équipement.")},
     )
     quantity = forms.IntegerField(
         label=_("Quantité"),
         min_value=1,
         max_value=10_000,
         initial=1,
+        error_messages={
+            "min_value": _("Indiquez au moins un équipement."),
+            "max_value": _("10 000 équipements au plus par ligne."),
+        },
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     age_years = forms.IntegerField(
@@ -236,6 +248,10 @@ class DonationLineForm(forms.Form):
         min_value=0,
         max_value=60,
         required=False,
+        error_messages={
+            "min_value": _("Indiquez un âge en années, entre 0 et 60."),
+            "max_value": _("Indiquez un âge en années, entre 0 et 60."),
+        },
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": _("environ")}),
     )
     condition = forms.ChoiceField(label=_("État"), choices=Condition.choices, initial=Condition.WORKS)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from reemploi import documents
 from reemploi.enums import DeviceState, OrganisationKind, Role
 from reemploi.lifecycle import TransitionError, device_create, device_transition
-from reemploi.models import Commune, Device, Membership, Organisation, Site
+from reemploi.models import Commune, Device, Document, Membership, Organisation, Site
 from reemploi.permissions import memberships
 from reemploi.validators import validate_siret_or_siren
 
@@ -430,10 +430,11 @@ def donation_submit(
         contact_name=contact_name.strip(),
         contact_email=contact_email.strip().lower(),
         contact_phone=(contact_phone or "").strip(),
-        address=(address or "").strip(),
+        # A drop-off needs no address: what was typed before switching modes is not kept.
+        address=(address or "").strip() if handover_mode == HandoverMode.PICKUP else "",
         postal_code=postal_code.strip(),
         commune=commune,
-        access_notes=(access_notes or "").strip(),
+        access_notes=(access_notes or "").strip() if handover_mode == HandoverMode.PICKUP else "",
         handover_mode=handover_mode,
         drop_off_site=drop_off_site if handover_mode == HandoverMode.DROP_OFF else None,
         availability=list(availability or []),
@@ -641,6 +642,11 @@ def donation_schedule(
     if planned_date < timezone.localtime(now).date():
         errors["planned_date"] = _("La date est déjà passée.")
     if mode == HandoverMode.PICKUP:
+        if not donation.address:
+            errors["mode"] = _(
+                "Le donateur a choisi de déposer son matériel et n'a pas donné d'adresse d'enlèvement : "
+                "demandez-la-lui par message avant de planifier un enlèvement."
+            )
         if slot_start is None or slot_end is None:
             errors["slot_start"] = _("Indiquez le créneau d'enlèvement (heure de début et de fin).")
         elif slot_end <= slot_start:
@@ -1019,7 +1025,17 @@ def reception_confirm(*, donation, note="", actor=None, at=None):
     )
     recipients = notifications.coordination_emails() + notifications.organisation_emails(donation.refurbisher)
     notifications.send("reconciled", recipients, {"donation": donation, "reception": reception})
+    _reissue_reception_sheet(reception, actor)
     return reception
+
+
+def _reissue_reception_sheet(reception, actor):
+    """The sheet issued at reception says the reconciliation is pending: once the donor confirms it,
+    a new version says so (the first one stays in the register, superseded). A sheet not generated
+    yet needs nothing: it will read the confirmation when it is."""
+    sheet = Document.objects.about(reception).filter(kind="reception_sheet").current().first()
+    if sheet is not None:
+        documents.document_reissue(document=sheet, requested_by=actor)
 
 
 def _lose_missing(donation, reception, actor, now):

@@ -118,6 +118,7 @@ def propose(request):
         return render(request, "donors/rejected.html", status=400)
     context = _form_context(form, formset, results=results, assessment=assessment)
     if not (form.is_valid() and formset.is_valid()):
+        _add_submission_errors(form, formset, context)
         return render(request, "donors/propose.html", context, status=400)
     data = form.cleaned_data
     try:
@@ -156,7 +157,52 @@ def propose(request):
         )
         % {"reference": donation.reference},
     )
+    organisation = donation.donor_organisation
+    if organisation is not None and donation.organisation_name.lower() != organisation.name.lower():
+        messages.info(
+            request,
+            _(
+                "Ce SIRET est enregistré au nom de « %(name)s » : votre don lui est rattaché. S'il ne s'agit pas "
+                "de votre organisation, dites-le-nous dans un message ci-dessous."
+            )
+            % {"name": organisation.name},
+        )
     return redirect(tracking_path(donation))
+
+
+def _add_submission_errors(form, formset, context):
+    """The form has field errors: run the submission's own checks (SIRET, consent, commitment,
+    drop-off only...) on what is valid, so that the donor sees every error at once instead of
+    discovering new ones after each correction. Fields already in error keep their one message."""
+    data = form.cleaned_data
+    lines_valid = formset.is_valid()
+    try:
+        services.validate_submission(
+            donor_kind=data.get("donor_kind"),
+            organisation_name=data.get("organisation_name", ""),
+            siret=data.get("siret", ""),
+            postal_code=data.get("postal_code", ""),
+            commune=data.get("commune"),
+            address=data.get("address", ""),
+            handover_mode=data.get("handover_mode"),
+            drop_off_site=data.get("drop_off_site"),
+            availability=data.get("availability") or [],
+            reuse_commitment=data.get("reuse_commitment", False),
+            retired_stock_count=data.get("retired_stock_count"),
+            privacy_consent=data.get("privacy_consent", False),
+            lines=[line_form.as_line() for line_form in formset.active_forms()] if lines_valid else [],
+        )
+    except ValidationError as error:
+        skipped = set(form.errors)
+        if "postal_code" in form.errors:
+            skipped.add("commune")  # the commune cannot be checked against a wrong postal code
+        for field, messages_ in error.message_dict.items():
+            if field == "lines":
+                if lines_valid:
+                    context["lines_error"] = messages_
+            elif field in form.fields and field not in skipped:
+                for message in messages_:
+                    form.add_error(field, message)
 
 
 @login_not_required

@@ -1,6 +1,7 @@
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import status
+from django.http import Http404
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -21,4 +22,6 @@ def exception_handler(exc, context):
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, PermissionDenied) and not str(exc):
         return Response({"detail": "Action non autorisée."}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()  # its French detail, not Django's "No X matches the given query."
     return drf_exception_handler(exc, context)

@@ -124,7 +124,8 @@ def test_list_and_read_are_scoped(api, coordinator, refurbisher_org):
     api.force_authenticate(member)
     listed = api.get("/api/donations/").json()
     assert [row["reference"] for row in listed["results"]] == [mine.reference]
-    assert api.get(f"/api/donations/{theirs.uuid}/").status_code == 404
+    outside = api.get(f"/api/donations/{theirs.uuid}/")
+    assert outside.status_code == 404 and outside.json() == {"detail": "Non trouvé."}
     api.force_authenticate(coordinator)
     assert api.get("/api/donations/").json()["count"] == 2
     assert api.get("/api/donations/", {"status": "submitted"}).json()["count"] == 2

@@ -79,3 +79,19 @@ def test_the_form_fits_a_phone_screen(page, live_server):
     page.locator("#donation-notices").get_by_text("Dépôt uniquement").wait_for()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
+
+
+def test_the_tracking_page_reads_on_a_phone_without_sideways_scrolling(
+    page, live_server, coordinator, refurbisher_org
+):
+    from donors.tokens import tracking_path
+
+    donation = factories.received(coordinator, refurbisher_org)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}{tracking_path(donation)}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    tables = page.locator(".table-wrap")
+    assert tables.count() >= 2  # the lines and the reception
+    for index in range(tables.count()):
+        assert tables.nth(index).evaluate("e => e.scrollWidth <= e.clientWidth"), index
+    assert page.locator("td[data-label='Décision']").first.is_visible()

@@ -2,6 +2,7 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 
 from donors import services
@@ -70,6 +71,28 @@ def test_reception_sheet_shows_announced_and_arrived_weights_site_and_difference
     assert "Annoncés, non reçus" in text and "Reçus, non annoncés" in text
     assert sheet.public_facts["Don"] == donation.reference and sheet.public_facts["Écarts"] == "oui"
     assert "camille@example.org" not in str(sheet.public_facts)
+
+
+def test_the_donors_confirmation_issues_a_new_version_of_the_sheet_that_says_so(
+    coordinator, refurbisher, refurbisher_org
+):
+    donation = factories.collected(coordinator, refurbisher_org, lines=[line("laptop", 2)])
+    reception = services.donation_receive(
+        donation=donation,
+        actor=refurbisher,
+        site=factories.workshop(refurbisher_org),
+        lines=[{"line": donation.lines.get(), "received_quantity": 1, "items": []}],
+    )
+    first = Document.objects.about(reception).get()
+    assert "Rapprochement confirmé par le donateur : en attente" in _text(first)
+    services.reception_confirm(donation=donation, note="Le second est resté chez nous.")
+    first.refresh_from_db()
+    second = first.superseded_by
+    assert second.status == DocumentStatus.ISSUED and second.number != first.number
+    reception.refresh_from_db()
+    confirmed_on = timezone.localtime(reception.donor_confirmed_at).strftime("%d/%m/%Y")
+    assert f"Rapprochement confirmé par le donateur : le {confirmed_on}" in _text(second)
+    assert second.donation == donation  # still filed under the donation, for the tracking page
 
 
 def test_an_individuals_sheet_shows_no_personal_data_on_the_verification_page(

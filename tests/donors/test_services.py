@@ -358,6 +358,59 @@ def test_scheduling_a_pickup_asks_the_donor_to_confirm(
     assert "Transports Solidaires 58" in mailoutbox[0].body
 
 
+def test_scheduling_a_drop_off_gives_the_site_and_the_workshop_marks_it_dropped(
+    mailoutbox, coordinator, refurbisher, refurbisher_org, django_capture_on_commit_callbacks
+):
+    site = factories.workshop(refurbisher_org, name="Atelier de Nevers", address="15 rue des Ateliers")
+    donation = factories.qualified(
+        coordinator,
+        refurbisher_org,
+        kind=DonorKind.INDIVIDUAL,
+        lines=[line("laptop", 2)],
+        handover_mode=HandoverMode.DROP_OFF,
+        drop_off_site=site,
+        address="3 place Carnot",
+        access_notes="2e étage",
+    )
+    assert (donation.address, donation.access_notes) == ("", "")
+    mailoutbox.clear()
+    day = timezone.localdate() + timedelta(days=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        collection = services.donation_schedule(
+            donation=donation, actor=refurbisher, planned_date=day, slot_start=time(9), slot_end=time(8)
+        )
+    assert donation.address == ""  # typed before choosing the drop-off: not kept
+    with pytest.raises(ValidationError) as error:
+        services.donation_schedule(
+            donation=donation,
+            actor=refurbisher,
+            mode=HandoverMode.PICKUP,
+            planned_date=day,
+            slot_start=time(9),
+            slot_end=time(10),
+            carrier=refurbisher_org,
+        )
+    assert "pas donné d'adresse d'enlèvement" in error.value.message_dict["mode"][0]
+    assert (collection.mode, collection.site, collection.slot_start, collection.carrier) == (
+        HandoverMode.DROP_OFF,
+        site,
+        None,
+        None,
+    )  # a drop-off has no slot nor carrier: what was typed for a pickup is dropped
+    to_donor = mailoutbox[0]
+    assert to_donor.to == ["camille@example.org"] and "Dépôt de votre don" in to_donor.subject
+    assert "Atelier de Nevers" in to_donor.body and "15 rue des Ateliers, 58000 Nevers" in to_donor.body
+    assert donation.events.last().note == f"Dépôt le {day:%d/%m/%Y} à Atelier de Nevers."
+    services.collection_answer(donation=donation, confirm=True)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.donation_collect(
+            donation=donation, actor=refurbisher, items_count=2, weight_kg=Decimal("4.4")
+        )
+    assert donation.events.last().title == "Matériel déposé à l'atelier"
+    assert "a été déposé" in mailoutbox[0].subject and mailoutbox[0].to == ["camille@example.org"]
+
+
 def test_schedule_refuses_a_past_date_and_a_reversed_slot(coordinator, refurbisher_org):
     donation = factories.qualified(coordinator, refurbisher_org)
     with pytest.raises(ValidationError) as error:

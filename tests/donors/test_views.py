@@ -1,4 +1,5 @@
 import io
+import re
 from datetime import date, timedelta
 from unittest import mock
 
@@ -9,7 +10,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from PIL import Image
 
-from donors import views
+from donors import services, views
 from donors.enums import CollectionStatus, DonationStatus, DonorKind, HandoverMode, Verdict
 from donors.models import Donation, DonationPhoto, DonorAccessRequest
 from donors.tokens import tracking_path, tracking_token
@@ -92,6 +93,14 @@ def test_the_form_is_public_and_states_the_rules(client, nevers):
     assert reverse("donors:privacy") in page
 
 
+def test_each_help_text_is_announced_with_its_field(client, nevers):
+    page = client.get(reverse("donors:propose")).content.decode()
+    described = re.findall(r'aria-describedby="([^"]+)"', page)
+    assert "id_siret_helptext" in described
+    for target in described:
+        assert f'id="{target}"' in page, target
+
+
 def test_a_new_donor_submits_and_lands_on_the_tracking_page(
     client, nevers, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -114,6 +123,21 @@ def test_a_new_donor_submits_and_lands_on_the_tracking_page(
     assert donation.reference in page and "Proposition de don envoyée" in page
 
 
+def test_a_siret_already_known_under_another_name_is_said_on_arrival(client, nevers):
+    known = OrganisationFactory(
+        kind=OrganisationKind.COMPANY, name="Nivernaise de Services", siret="44306184100047"
+    )
+    response = client.post(
+        reverse("donors:propose"), form_data(organisation_name="Imprimerie Morvandelle"), follow=True
+    )
+    assert Donation.objects.get().donor_organisation == known
+    assert "enregistré au nom de « Nivernaise de Services »" in response.content.decode()
+    response = client.post(
+        reverse("donors:propose"), form_data(organisation_name="nivernaise de services"), follow=True
+    )
+    assert "enregistré au nom de" not in response.content.decode()
+
+
 def test_nothing_collectable_is_refused_with_the_reasons_and_nothing_saved(client, nevers):
     data = form_data(**{"lines-TOTAL_FORMS": "1", "lines-0-condition": "broken"})
     response = client.post(reverse("donors:propose"), data)
@@ -130,10 +154,48 @@ def test_field_errors_are_shown_in_french(client, nevers):
     page = response.content.decode()
     assert response.status_code == 400
     assert "Saisissez une adresse e-mail valide" in page
+    # Every error at once: the SIRET and the consent are not left for a second attempt.
+    assert "son SIREN (9 premiers chiffres) est incorrect" in page
+    assert "Vous devez accepter la notice de confidentialité" in page
     assert not Donation.objects.exists()
     data = form_data(siret="73282932000075")
     page = client.post(reverse("donors:propose"), data).content.decode()
     assert "clé de contrôle incorrecte" in page
+
+
+def test_every_error_shows_in_one_round_with_plain_french_limits(client, nevers):
+    data = form_data(
+        donor_kind=DonorKind.PUBLIC_BODY,
+        organisation_name="",
+        siret="",
+        postal_code="99999",
+        **{"lines-0-quantity": "999999", "lines-0-age_years": "200"},
+    )
+    page = client.post(reverse("donors:propose"), data).content.decode()
+    assert "Nous ne connaissons pas ce code postal" in page
+    assert "Choisissez la commune qui correspond" not in page  # not asked again for a wrong code
+    assert "10 000 équipements au plus par ligne" in page
+    assert "Indiquez un âge en années, entre 0 et 60" in page
+    assert "Indiquez le nom de l&#x27;organisation" in page
+    assert "Indiquez le SIRET de l&#x27;organisation" in page
+    assert "engagement de réemploi (décret n° 2023-266)" in page
+    assert "Indiquez le nombre d&#x27;équipements réformés" in page
+    data = form_data(donor_kind="", **{"lines-0-category": ""})
+    page = client.post(reverse("donors:propose"), data).content.decode()
+    assert "Indiquez qui donne : entreprise" in page and "Choisissez le type d&#x27;équipement" in page
+
+
+def test_an_individual_is_told_about_drop_off_only_alongside_other_errors(client, nevers):
+    data = form_data(
+        donor_kind=DonorKind.INDIVIDUAL,
+        organisation_name="",
+        siret="",
+        contact_email="",
+        **{"lines-TOTAL_FORMS": "1", "lines-0-quantity": "2"},
+    )
+    page = client.post(reverse("donors:propose"), data).content.decode()
+    assert "Ce champ est obligatoire" in page  # the email
+    assert page.count("Pour moins de 5 équipements") == 2  # the notice, and the error on the mode
 
 
 def test_several_communes_for_a_postal_code_ask_to_choose(client, nevers):
@@ -355,6 +417,46 @@ def test_the_donor_answers_the_slot_writes_and_confirms_from_the_link(
     assert len(mailoutbox) == 1
 
 
+def test_the_tracking_page_recalls_the_chosen_handover_until_it_is_planned(
+    client, coordinator, refurbisher_org
+):
+    site = factories.workshop(refurbisher_org, address="15 rue des Ateliers")
+    donation = factories.submit(
+        kind=DonorKind.INDIVIDUAL, handover_mode=HandoverMode.DROP_OFF, drop_off_site=site, address=""
+    )
+    page = client.get(tracking_path(donation)).content.decode()
+    assert "Remise du matériel" in page and "15 rue des Ateliers" in page
+    assert "Lundi matin" in page and "proposera une date de dépôt" in page
+    scheduled = factories.scheduled(coordinator, refurbisher_org)
+    page = client.get(tracking_path(scheduled)).content.decode()
+    assert "Remise du matériel" not in page  # the planned collection says it now
+
+
+def test_the_donor_sees_the_differences_before_confirming(client, coordinator, refurbisher_org):
+    items = [{"serial_number": "PF1AAA", "asset_tag": ""}, {"serial_number": "PF1BBB", "asset_tag": ""}]
+    donation = factories.collected(
+        coordinator, refurbisher_org, lines=[line("laptop", 2, announced_items=items)]
+    )
+    services.donation_receive(
+        donation=donation,
+        actor=coordinator,
+        site=factories.workshop(refurbisher_org),
+        lines=[
+            {
+                "line": donation.lines.get(),
+                "received_quantity": 1,
+                "items": [{"serial_number": "PF1AAA"}],
+                "note": "Un carton manquait.",
+            }
+        ],
+    )
+    page = client.get(tracking_path(donation)).content.decode()
+    assert "des écarts ont été constatés" in page and "Je confirme le rapprochement" in page
+    reception_part = page.split('id="reception-title"')[1]
+    assert "Annoncés, non reçus" in reception_part and "PF1BBB" in reception_part
+    assert '<span class="diff-minus">-1</span>' in reception_part and "Un carton manquait." in reception_part
+
+
 def test_the_donor_downloads_the_sheet_and_confirms_the_reconciliation(client, coordinator, refurbisher_org):
     donation = factories.received(coordinator, refurbisher_org)
     sheet = Document.objects.create(
@@ -371,9 +473,14 @@ def test_the_donor_downloads_the_sheet_and_confirms_the_reconciliation(client, c
     assert "Je confirme le rapprochement" in page and "REC-2026-999999" in page
     download = client.get(reverse("donors:track_document", args=[token, sheet.uuid]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 sheet"
-    client.post(reverse("donors:track_reconcile", args=[token]), {"note": ""})
+    client.post(reverse("donors:track_reconcile", args=[token]), {"note": "Le 3e est resté chez nous."})
     donation.refresh_from_db()
     assert donation.status == DonationStatus.CLOSED
+    page = client.get(reverse("donors:track", args=[token])).content.decode()
+    assert "Votre commentaire" in page and "Le 3e est resté chez nous." in page
+    client.force_login(coordinator)
+    page = client.get(reverse("donors:detail", args=[donation.uuid])).content.decode()
+    assert "Commentaire du donateur" in page and "Le 3e est resté chez nous." in page
 
 
 def test_an_organisation_donor_creates_an_account_from_the_link(client):
