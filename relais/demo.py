@@ -194,8 +194,7 @@ def distributed(network):
                 returned_at=returned.at,
                 received_by=staff,
             )
-        if counter % 3 == 0:
-            receipt_request(sale=sale, requested_by=staff)
+        receipt_request(sale=sale, requested_by=staff)
 
 
 TRY_OUT = [

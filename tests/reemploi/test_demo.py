@@ -35,5 +35,11 @@ def test_demo_builds_a_nievre_network_and_runs_twice_without_duplicates(capsys):
         (OrganisationKind.REFURBISHER, OrganisationKind.RELAIS)
     }
 
+    from relais.models import Sale
+
+    sales = Sale.objects.all()
+    assert sales.exists()
+    assert all(sale.receipt is not None for sale in sales), "every demo sale has its receipt"
+
     call_command("demo")
     assert _counts() == first
