@@ -87,8 +87,11 @@ def ensure_venv():
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == digest:
         return
-    say('Installation des dépendances (pip install -e ".[dev]")')
-    run([PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-e", ".[dev]"], label="pip install")
+    say('Installation des dépendances (pip install -e ".[dev]", une à trois minutes)')
+    run(
+        [PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]"],
+        label="pip install",
+    )
     STAMP.write_text(digest + "\n")
 
 
