@@ -22,7 +22,7 @@ from reemploi.permissions import can_write_for, is_coordinator, organisation_ids
 from . import mednum, rules, services
 from .enums import MEDNUM_PROGRAMMES, MEDNUM_SERVICES, PaymentMethod, ReturnRemedy, SaleKind
 from .forms import PHONE_PATTERN
-from .models import GuaranteeReturn, Loan, Sale, SaleLine
+from .models import GuaranteeReturn, Loan, RelaisProfile, Sale, SaleLine
 
 
 def _relais_or_403(user):
@@ -88,21 +88,6 @@ class RelaisProfileInput(serializers.Serializer):
     longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
 
 
-PROFILE_FIELDS = [
-    "opening_hours",
-    "is_itinerant",
-    "sells_equipment",
-    "lends_equipment",
-    "services",
-    "programmes",
-    "phone",
-    "email",
-    "website",
-    "summary",
-    "pivot",
-]
-
-
 class MednumImportInput(serializers.Serializer):
     file = serializers.FileField()
 
@@ -122,8 +107,6 @@ class RelaisSiteViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=False)
     def mednum(self, request):
-        from .models import RelaisProfile
-
         text, _incomplete = mednum.export_csv(
             RelaisProfile.objects.filter(site__in=self.get_queryset()).select_related(
                 "site__organisation", "site__commune"
@@ -167,7 +150,7 @@ class RelaisSiteViewSet(viewsets.ReadOnlyModelViewSet):
         current = getattr(site, "relais_profile", None)
         fields = {
             name: data[name] if name in data else getattr(current, name)
-            for name in PROFILE_FIELDS
+            for name in RelaisProfile.EDITABLE_FIELDS
             if name in data or current is not None
         }
         if "latitude" in data or "longitude" in data:

@@ -62,6 +62,21 @@ class RelaisProfile(models.Model):
     )
     updated_on = models.DateField(_("mis à jour le"), default=timezone.localdate)
 
+    # What a relais edits on its profile (screen and API); the coordinates live on the Site.
+    EDITABLE_FIELDS = (
+        "opening_hours",
+        "is_itinerant",
+        "sells_equipment",
+        "lends_equipment",
+        "services",
+        "programmes",
+        "phone",
+        "email",
+        "website",
+        "summary",
+        "pivot",
+    )
+
     class Meta:
         verbose_name = _("profil de relais")
         verbose_name_plural = _("profils de relais")

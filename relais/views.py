@@ -121,24 +121,7 @@ def profile_edit(request, uuid):
         "programmes": mednum.default_programmes(),
     }
     if profile:
-        initial.update(
-            {
-                name: getattr(profile, name)
-                for name in (
-                    "opening_hours",
-                    "is_itinerant",
-                    "sells_equipment",
-                    "lends_equipment",
-                    "services",
-                    "programmes",
-                    "phone",
-                    "email",
-                    "website",
-                    "summary",
-                    "pivot",
-                )
-            }
-        )
+        initial.update({name: getattr(profile, name) for name in RelaisProfile.EDITABLE_FIELDS})
     if not site.coordinates_approximate:
         initial.update({"latitude": site.latitude, "longitude": site.longitude})
     form = RelaisProfileForm(request.POST or None, initial=initial)
