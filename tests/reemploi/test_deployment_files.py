@@ -19,14 +19,40 @@ ROOT = Path(__file__).resolve().parents[2]
 # Compose specification: top-level elements and the service attributes this project may use.
 TOP_LEVEL = {"version", "name", "include", "services", "networks", "volumes", "configs", "secrets"}
 SERVICE_ATTRIBUTES = {
-    "build", "command", "container_name", "depends_on", "entrypoint", "env_file", "environment",
-    "expose", "healthcheck", "image", "labels", "logging", "networks", "ports", "restart",
-    "stop_grace_period", "user", "volumes", "working_dir", "deploy", "profiles", "extra_hosts",
+    "build",
+    "command",
+    "container_name",
+    "depends_on",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "healthcheck",
+    "image",
+    "labels",
+    "logging",
+    "networks",
+    "ports",
+    "restart",
+    "stop_grace_period",
+    "user",
+    "volumes",
+    "working_dir",
+    "deploy",
+    "profiles",
+    "extra_hosts",
 }
 DEPENDS_ON_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 RESTART_POLICIES = {"no", "always", "on-failure", "unless-stopped"}
-HEALTHCHECK_ATTRIBUTES = {"test", "interval", "timeout", "retries", "start_period", "start_interval",
-                          "disable"}
+HEALTHCHECK_ATTRIBUTES = {
+    "test",
+    "interval",
+    "timeout",
+    "retries",
+    "start_period",
+    "start_interval",
+    "disable",
+}
 DURATION = re.compile(r"^(\d+(\.\d+)?(us|ms|s|m|h))+$")
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt}
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)((:?[-?+])[^}]*)?\}")
@@ -104,10 +130,12 @@ def test_every_interpolation_is_well_formed_and_documented():
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     without_comments = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
     for dollar in re.finditer(r"\$(?!\$)", without_comments):
-        assert INTERPOLATION.match(without_comments, dollar.start()), without_comments[dollar.start():][:40]
+        assert INTERPOLATION.match(without_comments, dollar.start()), without_comments[dollar.start() :][:40]
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     for variable in {m.group(1) for m in INTERPOLATION.finditer(without_comments)}:
-        assert re.search(rf"^#?\s*{variable}=", example, re.MULTILINE), f"{variable} missing from .env.example"
+        assert re.search(rf"^#?\s*{variable}=", example, re.MULTILINE), (
+            f"{variable} missing from .env.example"
+        )
 
 
 def test_application_variables_point_at_the_compose_services(services):

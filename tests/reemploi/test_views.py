@@ -227,7 +227,7 @@ def test_coordinator_menu_groups_each_apps_screens(client, coordinator):
     grouped = [entry for _title, group in groups for entry in group]
     assert grouped == response.context["nav"]
     page = response.content.decode()
-    assert '<summary>Reconditionnement</summary>' in page
+    assert "<summary>Reconditionnement</summary>" in page
     assert "js/menu.js" in page
 
 
