@@ -26,9 +26,7 @@ import os
 import random
 import re
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -42,16 +40,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reemploi.settings")
-os.environ["DJANGO_DEBUG"] = "0"
+
+from scripts.serving import PLAIN_HTTP_PRODUCTION, gunicorn  # noqa: E402
+
 os.environ.setdefault("DJANGO_SECRET_KEY", "load-test-" + secrets.token_urlsafe(40))
-os.environ.update(
-    {
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "TRUST_X_FORWARDED_FOR": "1",
-        "CELERY_BROKER_URL": "",
-    }
-)
+os.environ.update({**PLAIN_HTTP_PRODUCTION, "TRUST_X_FORWARDED_FOR": "1"})
 
 import django  # noqa: E402
 
@@ -322,30 +315,8 @@ def main():
     args = parser.parse_args()
     context = prepare()
     connection.close()
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "reemploi.wsgi:application",
-            f"--bind=127.0.0.1:{args.port}",
-            f"--workers={args.workers}",
-            "--timeout=120",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,  # the console email backend writes the donors' emails there
-    )
-    base = f"http://127.0.0.1:{args.port}"
     results = defaultdict(list)
-    try:
-        started = time.monotonic()
-        while time.monotonic() - started < 60:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with gunicorn(port=args.port, workers=args.workers, timeout=120, ready_within=60, quiet=True) as base:
         began = time.monotonic()
         deadline = began + args.seconds
         users = [
@@ -357,9 +328,6 @@ def main():
         for user in users:
             user.join()
         elapsed = time.monotonic() - began
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
 
     out("users", args.users)
     out("gunicorn_workers", args.workers)

@@ -16,16 +16,15 @@ import argparse
 import glob
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from serving import ROOT, gunicorn, production_env  # scripts/serving.py, next to this script
+
 PATHS = ["/healthz", "/dons/proposer/"]
 CLIENTS = 8
 
@@ -79,42 +78,11 @@ def main():
     admin = ["psql", "-h", "127.0.0.1", "-p", str(args.port), "-U", "postgres", "-qc"]
     subprocess.run([*admin, "DROP DATABASE IF EXISTS reemploi_faults"], check=True)
     subprocess.run([*admin, "CREATE DATABASE reemploi_faults"], check=True)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "check-postgres-restart-" + "x" * 40,
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "CELERY_BROKER_URL": "",
-    }
+    env = production_env("check-postgres-restart", DATABASE_URL=database)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "reemploi.wsgi:application",
-            f"--bind=127.0.0.1:{args.http_port}",
-            "--workers=3",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{args.http_port}"
     log, stop = [], threading.Event()
     failures = []
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with gunicorn(port=args.http_port, workers=3, env=env) as base:
         clients = [Client(base, stop, log) for _ in range(CLIENTS)]
         for client in clients:
             client.start()
@@ -133,9 +101,6 @@ def main():
         stop.set()
         for client in clients:
             client.join()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
     def errors(rows):
         return sum(1 for _at, _path, status in rows if status != 200)

@@ -9,17 +9,15 @@ once, since the server did not wait for the 200 MB. Prints `name=value` lines; e
 a check fails."""
 
 import argparse
-import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from serving import ROOT, gunicorn, production_env  # scripts/serving.py, next to this script
+
 ENDPOINTS = {
     "donation_form": "/dons/proposer/",
     "document_verification": "/v/REC-2026-000001/",
@@ -81,41 +79,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--http-port", type=int, default=8791)
     args = parser.parse_args()
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "check-upload-limit-" + "x" * 40,
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "CELERY_BROKER_URL": "",
-    }
+    env = production_env("check-upload-limit")
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='reemploi-size-')}/db.sqlite3"
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "reemploi.wsgi:application",
-            f"--bind=127.0.0.1:{args.http_port}",
-            "--workers=2",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
     failures = []
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.http_port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with gunicorn(port=args.http_port, workers=2, env=env):
         cookie = csrf_cookie(args.http_port)
         for name, path in ENDPOINTS.items():
             status, seconds = probe(args.http_port, path, cookie, timeout=10)
@@ -123,9 +92,6 @@ def main():
             out(f"{name}_answer_seconds", f"{seconds:.3f}")
             if status != 413 or seconds > ANSWER_WITHIN_SECONDS:
                 failures.append(f"{path}: {status} after {seconds:.1f} s")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
     out("upload_limit_ok", int(not failures))
     if failures:
         sys.exit("; ".join(failures))
