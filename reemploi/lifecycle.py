@@ -2,12 +2,21 @@
 
 Apps add guards for the states they own (the refurbishers' sanitisation guard on `ready` and
 `in_transit`, the relais' sale guard on `sold`) with `register_guard`, from their AppConfig.ready(),
-so the kernel never imports them."""
+so the kernel never imports them.
+
+Custody is the kernel's own rule, not an app's guard: a device that has been in a person's hands
+(sold, lent, given) reaches another person only after a proof, recorded *after* it came back, that its
+data is gone: a verified erasure or a destruction of every medium, or a declaration that it holds
+none. The proofs live in the refurbishers' records; that app registers the one function that reads
+them (`register_sanitisation_proof`). With none registered, every such handover is refused. Trusted
+internal paths (`check_permission=False`) are held to it too: nothing may hand a previous person's data
+to the next one."""
 
 from collections import defaultdict
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +32,7 @@ TRANSITIONS: dict[str, set[str]] = {
     S.READY: {S.IN_TRANSIT, S.AUDITED, S.PARTS, S.DEEE, S.LOST},
     S.IN_TRANSIT: {S.IN_STOCK, S.RECEIVED, S.LOST},
     S.IN_STOCK: {S.SOLD, S.LENT, S.GIVEN, S.RETURNED, S.LOST},
-    S.LENT: {S.IN_STOCK, S.RETURNED, S.LOST},
+    S.LENT: {S.IN_STOCK, S.LOST},
     S.SOLD: {S.RETURNED},
     S.GIVEN: {S.RETURNED},
     S.RETURNED: {S.RECEIVED},
@@ -36,6 +45,9 @@ TERMINAL_STATES = {state for state, targets in TRANSITIONS.items() if not target
 # States in which the device is at a refurbisher's workshop.
 WORKSHOP_STATES = {S.RECEIVED, S.AUDITED, S.SANITISED, S.READY}
 DISTRIBUTED_STATES = {S.SOLD, S.LENT, S.GIVEN}
+# States in which the device is in a person's hands: leaving one of them means it comes back from
+# someone whose data it may now hold.
+HANDOVER_STATES = DISTRIBUTED_STATES
 
 
 class TransitionError(Exception):
@@ -53,6 +65,7 @@ class TransitionForbidden(TransitionError):
 
 
 _guards = defaultdict(list)
+_sanitisation_proofs = []
 
 
 def register_guard(to_state, guard):
@@ -61,6 +74,62 @@ def register_guard(to_state, guard):
     demo) and whatever the caller passed to device_transition."""
     if guard not in _guards[to_state]:
         _guards[to_state].append(guard)
+
+
+def register_sanitisation_proof(check):
+    """`check(device, since)` returns the French reasons why the device's data is not known to be gone
+    by proofs recorded at or after `since` (an empty list when it is)."""
+    if check not in _sanitisation_proofs:
+        _sanitisation_proofs.append(check)
+
+
+def came_back_at(device):
+    """When the device last left a person's hands (a loan returned, a sale or gift taken back), or None
+    when it never was in anyone's."""
+    return (
+        DeviceEvent.objects.filter(device=device, from_state__in=HANDOVER_STATES)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)
+        .first()
+    )
+
+
+def custody_problems(device):
+    """Why `device` may not go to a person now: it came back from someone and no proof recorded since
+    shows their data is gone. An empty list when it may."""
+    since = came_back_at(device)
+    if since is None:
+        return []
+    if not _sanitisation_proofs:
+        return [_("Aucune preuve d'effacement ne peut être vérifiée.")]
+    problems = []
+    for check in _sanitisation_proofs:
+        problems.extend(check(device, since))
+    return problems
+
+
+def blocked_by_custody(devices):
+    """The ids, among the `devices` queryset, of those that came back from a person and may not go to
+    another yet. Only devices that ever left a person's hands are examined one by one."""
+    came_back = DeviceEvent.objects.filter(device=OuterRef("pk"), from_state__in=HANDOVER_STATES)
+    return {device.pk for device in devices.filter(Exists(came_back)) if custody_problems(device)}
+
+
+def check_custody(device, to_state):
+    if to_state not in HANDOVER_STATES:
+        return
+    problems = custody_problems(device)
+    if problems:
+        since = timezone.localtime(came_back_at(device))
+        raise TransitionError(
+            _(
+                "Cet appareil est revenu d'une personne le %(date)s : il ne peut être remis à une autre "
+                "qu'après l'effacement vérifié (ou la destruction) de chacun de ses supports, ou la "
+                "déclaration qu'il n'en contient aucun, enregistrés depuis ce retour. %(problems)s"
+            )
+            % {"date": since.strftime("%d/%m/%Y à %H:%M"), "problems": " ".join(problems)},
+            code="custody_erasure_required",
+        )
 
 
 def allowed_targets(state):
@@ -167,6 +236,7 @@ def _check(locked, to_state, actor, note, holder, check_permission, guard_contex
             _("Transition impossible : un appareil « %(from)s » ne peut pas passer à « %(to)s ».")
             % {"from": _label(from_state), "to": _label(to_state)}
         )
+    check_custody(locked, to_state)
     if check_permission:
         if actor is None or not can_transition(actor, locked, to_state):
             raise TransitionForbidden(

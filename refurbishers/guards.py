@@ -38,9 +38,11 @@ def returned_at(device):
     )
 
 
-def storage_problems(device):
-    """Why the device's data is not known to be gone, in French; an empty list when it is."""
-    since = returned_at(device)
+def storage_problems(device, since=None):
+    """Why the device's data is not known to be gone, in French; an empty list when it is. Only proofs
+    recorded at or after the device last came back to a workshop count, and at or after `since` when
+    given (the kernel's custody rule passes the moment the device came back from a person)."""
+    since = max((moment for moment in (returned_at(device), since) if moment is not None), default=None)
     media = list(StorageMedium.objects.attached().filter(device=device))
     if not media:
         declarations = NoStorageDeclaration.objects.filter(device=device)
@@ -145,8 +147,16 @@ def require_shipment(device, to_state, holder=None, **context):
         )
 
 
+def sanitisation_proof(device, since):
+    """The kernel's custody rule asks whether the data of a device that came back from a person at
+    `since` is known to be gone: the same proofs as the workshop's guard, recorded since then."""
+    return storage_problems(device, since=since)
+
+
 def register():
-    from reemploi.lifecycle import register_guard
+    from reemploi.lifecycle import register_guard, register_sanitisation_proof
+
+    register_sanitisation_proof(sanitisation_proof)
 
     register_guard(S.SANITISED, require_storage_cleared)
     register_guard(S.READY, require_storage_cleared)

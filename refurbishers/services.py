@@ -266,10 +266,19 @@ def _technique_choices():
 
 
 def sanitisation_record(
-    *, medium, actor, organisation=None, source=RecordSource.FORM, evidence=None, transition=True, **fields
+    *,
+    medium,
+    actor,
+    organisation=None,
+    source=RecordSource.FORM,
+    evidence=None,
+    transition=True,
+    issue_documents=True,
+    **fields,
 ):
     """Record the erasure (or a failed attempt) of one medium. When every medium of an audited device is
-    then erased or destroyed, the device moves to « données effacées »."""
+    then erased or destroyed, the device moves to « données effacées ». `issue_documents=False` (a reset
+    at a relais, after a loan) issues no certificate to the donor: the erased data was a borrower's."""
     if medium.detached_at is not None:
         raise ValidationError(
             _("Ce support a été retiré de l'appareil : son effacement ne compte plus pour lui.")
@@ -300,7 +309,7 @@ def sanitisation_record(
         sanitisation.save()
         if transition and sanitisation.succeeded:
             _after_storage_change(device, actor=actor, cause=sanitisation)
-        if sanitisation.succeeded:
+        if sanitisation.succeeded and issue_documents:
             documents.after_proof(record=sanitisation, actor=actor)
     return sanitisation
 

@@ -16,11 +16,13 @@ from rest_framework.routers import SimpleRouter
 from beneficiaries.models import Beneficiary
 from beneficiaries.permissions import relais_of
 from reemploi.enums import DeviceState, OrganisationKind
+from reemploi.lifecycle import custody_problems
 from reemploi.models import Device, Organisation, Site
 from reemploi.permissions import can_write_for, is_coordinator, organisation_ids
+from refurbishers import resets
 
 from . import mednum, rules, services
-from .enums import MEDNUM_PROGRAMMES, MEDNUM_SERVICES, PaymentMethod, ReturnRemedy, SaleKind
+from .enums import MEDNUM_PROGRAMMES, MEDNUM_SERVICES, AfterReturn, PaymentMethod, ReturnRemedy, SaleKind
 from .forms import PHONE_PATTERN
 from .models import GuaranteeReturn, Loan, RelaisProfile, Sale, SaleLine
 
@@ -177,6 +179,7 @@ class StockDeviceSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="code", read_only=True)
     holder = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
     cap = serializers.SerializerMethodField()
+    awaits_erasure = serializers.SerializerMethodField()
 
     class Meta:
         model = Device
@@ -192,7 +195,12 @@ class StockDeviceSerializer(serializers.ModelSerializer):
             "state",
             "price",
             "cap",
+            "awaits_erasure",
         ]
+
+    def get_awaits_erasure(self, device) -> bool:
+        """Back from a person and not erased since: it goes to nobody else before its erasure."""
+        return bool(custody_problems(device))
 
     def get_cap(self, device) -> str | None:
         cap = rules.cap_for(device, timezone.localdate())
@@ -201,6 +209,29 @@ class StockDeviceSerializer(serializers.ModelSerializer):
 
 class PriceInput(serializers.Serializer):
     price = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=Decimal("0"))
+
+
+class FactoryResetInput(serializers.Serializer):
+    """A verified factory reset of an encrypted smartphone or tablet (a NIST SP 800-88 Purge)."""
+
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField()
+    encryption_confirmed = serializers.BooleanField(help_text="Le stockage de l'appareil est chiffré.")
+    verified = serializers.BooleanField(
+        help_text="L'appareil redémarre sur l'assistant de configuration, sans compte ni donnée."
+    )
+    validator_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+    def to_reset(self):
+        return resets.FactoryReset(**self.validated_data)
+
+
+class SendToWorkshopInput(serializers.Serializer):
+    refurbisher = serializers.SlugRelatedField(
+        slug_field="uuid",
+        queryset=Organisation.objects.filter(kind=OrganisationKind.REFURBISHER, is_active=True),
+    )
+    reason = serializers.CharField(max_length=255)
 
 
 class StockViewSet(viewsets.ReadOnlyModelViewSet):
@@ -227,6 +258,26 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
         payload = PriceInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.stock_set_price(actor=request.user, device=device, price=payload.validated_data["price"])
+        return Response(self.get_serializer(device).data)
+
+    @extend_schema(request=FactoryResetInput, responses=StockDeviceSerializer)
+    @action(detail=True, methods=["post"])
+    def reset(self, request, uuid=None):
+        """Record a verified factory reset of an encrypted smartphone or tablet back from a person."""
+        device = self.get_object()
+        payload = FactoryResetInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.device_reset(actor=request.user, device=device, reset=payload.to_reset())
+        return Response(self.get_serializer(device).data)
+
+    @extend_schema(request=SendToWorkshopInput, responses=StockDeviceSerializer)
+    @action(detail=True, methods=["post"], url_path="send-to-workshop")
+    def send_to_workshop(self, request, uuid=None):
+        """Send a stock device back to a workshop (to erase a person's data, or for a defect)."""
+        device = self.get_object()
+        payload = SendToWorkshopInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        device = services.device_send_to_workshop(actor=request.user, device=device, **payload.validated_data)
         return Response(self.get_serializer(device).data)
 
 
@@ -357,7 +408,35 @@ class LoanInput(serializers.Serializer):
 
 
 class LoanReturnInput(serializers.Serializer):
+    """After a loan, the device goes to nobody else before an erasure recorded after its return:
+    `after` = `reset` (with `reset`), `workshop` (with `refurbisher`) or `later` (blocked in stock)."""
+
     note = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    after = serializers.ChoiceField(choices=AfterReturn.choices, default=AfterReturn.LATER)
+    reset = FactoryResetInput(required=False)
+    refurbisher = serializers.SlugRelatedField(
+        slug_field="uuid",
+        queryset=Organisation.objects.filter(kind=OrganisationKind.REFURBISHER, is_active=True),
+        required=False,
+    )
+
+    def validate(self, data):
+        if data["after"] == AfterReturn.RESET and "reset" not in data:
+            raise serializers.ValidationError({"reset": ["Décrivez la réinitialisation et sa vérification."]})
+        if data["after"] == AfterReturn.WORKSHOP and "refurbisher" not in data:
+            raise serializers.ValidationError(
+                {"refurbisher": ["Choisissez l'atelier qui effacera l'appareil."]}
+            )
+        return data
+
+    def service_kwargs(self):
+        data = self.validated_data
+        kwargs = {"note": data["note"], "after": data["after"]}
+        if data["after"] == AfterReturn.RESET:
+            kwargs["reset"] = resets.FactoryReset(**data["reset"])
+        elif data["after"] == AfterReturn.WORKSHOP:
+            kwargs["refurbisher"] = data["refurbisher"]
+        return kwargs
 
 
 class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -406,7 +485,7 @@ class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         loan = self.get_object()
         payload = LoanReturnInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        loan = services.loan_return(actor=request.user, loan=loan, note=payload.validated_data["note"])
+        loan = services.loan_return(actor=request.user, loan=loan, **payload.service_kwargs())
         return Response(LoanSerializer(loan).data)
 
 

@@ -16,6 +16,15 @@ class PaymentMethod(models.TextChoices):
     FREE = "free", _("Gratuit")
 
 
+class AfterReturn(models.TextChoices):
+    """What happens to a device that comes back from a borrower: it may hold their data, so it goes to
+    nobody else before an erasure recorded after its return (the kernel's custody rule)."""
+
+    RESET = "reset", _("Réinitialisation d'usine vérifiée au relais (smartphone ou tablette chiffrés)")
+    WORKSHOP = "workshop", _("Renvoi à un atelier, qui efface ou détruit chaque support")
+    LATER = "later", _("Gardé au relais, bloqué jusqu'à son effacement")
+
+
 class ReturnRemedy(models.TextChoices):
     """What the buyer gets under the legal guarantee of conformity (Code de la consommation)."""
 

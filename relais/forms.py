@@ -1,14 +1,19 @@
+from datetime import timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.forms import DATE, euros_field
 from reemploi.enums import OrganisationKind
 from reemploi.models import Organisation
+from refurbishers.resets import FactoryReset
 
 from .enums import (
     MEDNUM_PROGRAMMES,
     MEDNUM_SERVICES,
     SERVICE_SOLIDARITY_EQUIPMENT,
+    AfterReturn,
     PaymentMethod,
     ReturnRemedy,
     SaleKind,
@@ -115,8 +120,86 @@ class LoanForm(forms.Form):
         self.fields["device"].queryset = devices
 
 
-class LoanReturnForm(forms.Form):
+RESET_FIELDS = ("started_at", "ended_at", "encryption_confirmed", "verified", "validator_name")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class AfterReturnForm(forms.Form):
+    """What becomes of a device that came back from a person: a verified factory reset here (only for
+    the categories where it erases: `reset_allowed`), a workshop, or later (it then waits, blocked)."""
+
+    after = forms.ChoiceField(
+        label=_("Et maintenant ?"), widget=forms.RadioSelect, choices=AfterReturn.choices
+    )
+    refurbisher = forms.ModelChoiceField(
+        label=_("Atelier qui effacera les données de l'emprunteur"),
+        queryset=Organisation.objects.filter(kind=OrganisationKind.REFURBISHER, is_active=True),
+        required=False,
+    )
+    started_at = forms.DateTimeField(label=_("Réinitialisation lancée le"), widget=DATETIME, required=False)
+    ended_at = forms.DateTimeField(label=_("Terminée le"), widget=DATETIME, required=False)
+    encryption_confirmed = forms.BooleanField(
+        label=_("Le stockage de l'appareil est chiffré (iPhone, iPad ; Android 10 ou plus récent)"),
+        required=False,
+    )
+    verified = forms.BooleanField(
+        label=_("J'ai vérifié qu'il redémarre sur l'assistant de configuration, sans compte ni donnée"),
+        required=False,
+    )
+    validator_name = forms.CharField(
+        label=_("Personne qui valide (si ce n'est pas vous)"), max_length=150, required=False
+    )
+
+    def __init__(self, *args, reset_allowed=True, allow_later=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [
+            (value, label)
+            for value, label in AfterReturn.choices
+            if (reset_allowed or value != AfterReturn.RESET) and (allow_later or value != AfterReturn.LATER)
+        ]
+        self.fields["after"].choices = choices
+        self.reset_allowed = reset_allowed
+        if not reset_allowed:
+            for name in RESET_FIELDS:
+                del self.fields[name]
+        if not self.is_bound:
+            now = timezone.localtime().replace(second=0, microsecond=0)
+            self.initial.setdefault("after", AfterReturn.RESET if reset_allowed else AfterReturn.WORKSHOP)
+            self.initial.setdefault("started_at", now - timedelta(minutes=15))
+            self.initial.setdefault("ended_at", now)
+
+    def clean(self):
+        data = super().clean()
+        after = data.get("after")
+        if after == AfterReturn.WORKSHOP and not data.get("refurbisher"):
+            self.add_error("refurbisher", _("Choisissez l'atelier qui effacera l'appareil."))
+        if after == AfterReturn.RESET:
+            for name in ("started_at", "ended_at"):
+                if not data.get(name):
+                    self.add_error(name, _("Indiquez l'heure de la réinitialisation."))
+        return data
+
+    def service_kwargs(self):
+        """The keyword arguments of relais.services.loan_return (and of the stock's own step)."""
+        data = self.cleaned_data
+        kwargs = {"after": data["after"]}
+        if data["after"] == AfterReturn.RESET:
+            kwargs["reset"] = FactoryReset(
+                started_at=data["started_at"],
+                ended_at=data["ended_at"],
+                encryption_confirmed=data["encryption_confirmed"],
+                verified=data["verified"],
+                validator_name=data.get("validator_name", ""),
+            )
+        elif data["after"] == AfterReturn.WORKSHOP:
+            kwargs["refurbisher"] = data["refurbisher"]
+        return kwargs
+
+
+class LoanReturnForm(AfterReturnForm):
     note = forms.CharField(label=_("État au retour"), max_length=255, required=False)
+
+    field_order = ["note", "after"]
 
 
 class ReturnForm(forms.Form):

@@ -57,7 +57,18 @@ def loan_guard(device, to_state, *, loan=None, check_permission=True, **context)
         raise TransitionError(_("Ce prêt concerne un autre appareil."))
 
 
-def return_guard(device, to_state, *, guarantee_return=None, check_permission=True, **context):
+def return_guard(
+    device, to_state, *, guarantee_return=None, sending_back=False, check_permission=True, **context
+):
+    if device.state == DeviceState.IN_STOCK:
+        if sending_back or not check_permission:
+            return
+        raise TransitionError(
+            _(
+                "Un appareil du stock repart à l'atelier depuis le stock du relais (« Renvoyer à l'atelier »)."
+            ),
+            code="send_back_required",
+        )
     if device.state not in (DeviceState.SOLD, DeviceState.GIVEN):
         return
     if guarantee_return is None:

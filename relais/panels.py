@@ -2,6 +2,8 @@
 person's data export, registered from RelaisConfig.ready()."""
 
 from reemploi import permissions
+from reemploi.enums import DeviceState
+from reemploi.lifecycle import custody_problems
 
 from .models import GuaranteeReturn, Loan, Sale, SaleLine
 
@@ -23,11 +25,14 @@ def device_section(request, device):
     user = request.user
     relais_ids = permissions.organisation_ids(user)
     coordinator = permissions.is_coordinator(user)
+    custody = custody_problems(device) if device.state == DeviceState.IN_STOCK else []
     return {
         "template": "relais/_device_section.html",
         "lines": lines,
         "loans": loans,
         "returns": returns,
+        "awaits_erasure": bool(custody),
+        "can_clear": bool(custody) and permissions.can_write_for(user, device.holder),
         "show_people": coordinator
         or any(line.sale.relais_id in relais_ids for line in lines)
         or any(loan.relais_id in relais_ids for loan in loans),

@@ -19,9 +19,10 @@ from reemploi.enums import DeviceState, OrganisationKind
 from reemploi.lifecycle import TransitionError, device_transition
 from reemploi.models import Device
 from reemploi.permissions import can_write_for, is_coordinator
+from refurbishers import resets
 
 from . import rules
-from .enums import PaymentMethod, SaleKind
+from .enums import AfterReturn, PaymentMethod, SaleKind
 from .models import GuaranteeReturn, Loan, RelaisProfile, Sale, SaleLine
 from .opening_hours import validate_opening_hours
 
@@ -154,7 +155,7 @@ def sale_create(*, actor, relais, beneficiary, lines, payment_method, kind=SaleK
                     sale=sale,
                 )
             except TransitionError as error:
-                raise ValidationError(error.message) from error
+                raise ValidationError(error.message, code=error.code) from error
         beneficiary_touch(beneficiary=beneficiary)
         receipt_request(sale=sale, requested_by=actor)
     return sale
@@ -222,13 +223,23 @@ def loan_create(*, actor, relais, device, beneficiary, due_on=None):
                 loan=loan,
             )
         except TransitionError as error:
-            raise ValidationError(error.message) from error
+            raise ValidationError(error.message, code=error.code) from error
         beneficiary_touch(beneficiary=beneficiary)
     return loan
 
 
-def loan_return(*, actor, loan, note=""):
+def loan_return(*, actor, loan, note="", after=AfterReturn.LATER, reset=None, refurbisher=None):
+    """The borrower brings the device back: the loan is closed and the device is in the relais' stock
+    again, but it goes to nobody else before its data is erased (the kernel's custody rule). `after`
+    says what is done now: a verified factory reset here (`reset`, a refurbishers.resets.FactoryReset,
+    for encrypted smartphones and tablets), a return to the workshop `refurbisher`, or later."""
     _require_relais(actor, loan.relais)
+    if after not in AfterReturn.values:
+        raise ValidationError({"after": _("Choisissez ce que devient l'appareil après son retour.")})
+    if after == AfterReturn.RESET and reset is None:
+        raise ValidationError({"after": _("Indiquez comment la réinitialisation a été faite et vérifiée.")})
+    if after == AfterReturn.WORKSHOP and refurbisher is None:
+        raise ValidationError({"refurbisher": _("Choisissez l'atelier qui effacera l'appareil.")})
     with transaction.atomic():
         loan = Loan.objects.select_for_update().select_related("device").get(pk=loan.pk)
         if loan.returned_at is not None:
@@ -246,9 +257,75 @@ def loan_return(*, actor, loan, note=""):
                 loan=loan,
             )
         except TransitionError as error:
-            raise ValidationError(error.message) from error
+            raise ValidationError(error.message, code=error.code) from error
         beneficiary_touch(beneficiary=loan.beneficiary)
+        if after == AfterReturn.RESET:
+            device_reset(actor=actor, device=loan.device, reset=reset)
+        elif after == AfterReturn.WORKSHOP:
+            device_send_to_workshop(
+                actor=actor,
+                device=loan.device,
+                refurbisher=refurbisher,
+                reason=_("Retour de prêt : effacement des données de l'emprunteur"),
+            )
     return loan
+
+
+# --- Devices back from a person: erasure before the next one ---------------------------------------
+
+
+def device_reset(*, actor, device, reset):
+    """Record a verified factory reset, at the relais, of an encrypted smartphone or tablet in its stock:
+    a Purge of each medium (refurbishers.resets) after which it may go to another person."""
+    _require_relais(actor, device.holder)
+    with transaction.atomic():
+        locked = Device.objects.select_for_update().select_related("category", "holder").get(pk=device.pk)
+        if locked.state != DeviceState.IN_STOCK:
+            raise ValidationError(_("Seul un appareil en stock au relais se réinitialise ici."))
+        return resets.factory_reset_record(
+            device=locked, actor=actor, organisation=locked.holder, reset=reset
+        )
+
+
+def device_send_to_workshop(*, actor, device, refurbisher, reason):
+    """Send a device of the relais' stock back to a workshop (to erase a borrower's data, or for a
+    defect): in stock → returned → received, held by the workshop, with the reason in its history."""
+    relais = device.holder
+    _require_relais(actor, relais)
+    if refurbisher is None or refurbisher.kind != OrganisationKind.REFURBISHER:
+        raise ValidationError({"refurbisher": _("Choisissez un atelier de reconditionnement.")})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Indiquez pourquoi l'appareil repart à l'atelier.")})
+    with transaction.atomic():
+        locked = Device.objects.select_for_update().get(pk=device.pk)
+        if locked.state != DeviceState.IN_STOCK or locked.holder_id != relais.pk:
+            raise ValidationError(_("Seul un appareil en stock au relais repart à l'atelier."))
+        note = _("Renvoyé à %(workshop)s : %(reason)s") % {
+            "workshop": refurbisher.name,
+            "reason": reason[:200],
+        }
+        device_transition(
+            device=locked,
+            to_state=DeviceState.RETURNED,
+            actor=actor,
+            organisation=relais,
+            note=note,
+            sending_back=True,
+        )
+        # Relais staff may not move a device into a workshop state themselves: this service checked they
+        # act for the relais holding it, and records the move with its reason.
+        device_transition(
+            device=locked,
+            to_state=DeviceState.RECEIVED,
+            actor=actor,
+            organisation=relais,
+            holder=refurbisher,
+            note=note,
+            check_permission=False,
+        )
+    device.refresh_from_db()
+    return device
 
 
 # --- Returns under the legal guarantee -----------------------------------------------------------
@@ -289,7 +366,7 @@ def return_register(*, actor, sale_line, defect, remedy):
                 guarantee_return=guarantee_return,
             )
         except TransitionError as error:
-            raise ValidationError(error.message) from error
+            raise ValidationError(error.message, code=error.code) from error
     return guarantee_return
 
 

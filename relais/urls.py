@@ -11,6 +11,7 @@ urlpatterns = [
     path("lieux/<uuid:uuid>/profil/", views.profile_edit, name="profile_edit"),
     path("stock/", views.stock, name="stock"),
     path("stock/<uuid:uuid>/prix/", views.stock_price, name="stock_price"),
+    path("stock/<uuid:uuid>/apres-retour/", views.stock_after_return, name="stock_after_return"),
     path("ventes/", views.sale_list, name="sale_list"),
     path("ventes/nouvelle/", views.sale_create, name="sale_create"),
     path("ventes/<uuid:uuid>/", views.sale_detail, name="sale_detail"),

@@ -16,12 +16,15 @@ from beneficiaries.models import Beneficiary
 from beneficiaries.permissions import relais_of
 from beneficiaries.views import form_errors
 from reemploi.enums import DeviceState, DocumentStatus, OrganisationKind
+from reemploi.lifecycle import blocked_by_custody
 from reemploi.models import Device, Site
 from reemploi.permissions import can_write_for, is_coordinator, organisation_ids
+from refurbishers import resets
 
 from . import mednum, rules, services
-from .enums import SaleKind
+from .enums import AfterReturn, SaleKind
 from .forms import (
+    AfterReturnForm,
     LoanForm,
     LoanReturnForm,
     MednumImportForm,
@@ -157,8 +160,10 @@ def stock(request):
         devices = devices.filter(category__code=category)
     today = timezone.localdate()
     page = Paginator(devices, 50).get_page(request.GET.get("page"))
+    waiting = blocked_by_custody(Device.objects.filter(pk__in=[d.pk for d in page.object_list]))
     for device in page.object_list:
         device.cap = rules.cap_for(device, today)
+        device.awaits_erasure = device.pk in waiting
     own_sites = Site.objects.filter(organisation_id__in=_relais_ids(request.user)).select_related(
         "relais_profile"
     )
@@ -248,7 +253,7 @@ def sale_create(request):
     if wanted:
         beneficiary = beneficiaries.filter(uuid=wanted).first()
     devices = list(
-        Device.objects.filter(holder=relais, state=DeviceState.IN_STOCK)
+        _handover_ready(Device.objects.filter(holder=relais, state=DeviceState.IN_STOCK))
         .select_related("category")
         .order_by("category__sort_order", "brand", "model")
     )
@@ -441,7 +446,9 @@ def loan_create(request):
         raise PermissionDenied
     relais = relais_list[0]
     beneficiaries = Beneficiary.objects.active().filter(relais=relais)
-    devices = Device.objects.filter(holder=relais, state=DeviceState.IN_STOCK).select_related("category")
+    devices = _handover_ready(
+        Device.objects.filter(holder=relais, state=DeviceState.IN_STOCK)
+    ).select_related("category")
     initial = {"due_on": timezone.localdate() + timedelta(days=settings.LOAN_DEFAULT_DAYS)}
     wanted = _uuid_or_none(request.GET.get("beneficiaire"))
     if wanted:
@@ -462,17 +469,80 @@ def loan_create(request):
     return render(request, "relais/loan_form.html", {"form": form})
 
 
-@require_POST
 def loan_return(request, uuid):
-    loan = get_object_or_404(Loan.objects.visible_to(request.user), uuid=uuid)
-    form = LoanReturnForm(request.POST)
-    form.is_valid()
-    try:
-        services.loan_return(actor=request.user, loan=loan, note=form.cleaned_data.get("note", ""))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(
-            request, _("Retour enregistré : %(device)s est de nouveau en stock.") % {"device": loan.device}
-        )
-    return redirect("relais:loan_list")
+    """The borrower brings the device back; the page says it goes to nobody else before an erasure,
+    and offers what fits the device: a verified reset here (smartphones, tablets) or a workshop."""
+    loan = get_object_or_404(
+        Loan.objects.visible_to(request.user).select_related("device__category", "beneficiary", "relais"),
+        uuid=uuid,
+    )
+    if not can_write_for(request.user, loan.relais):
+        raise PermissionDenied
+    if loan.returned_at is not None:
+        messages.info(request, _("Ce prêt est déjà clos."))
+        return redirect("relais:loan_list")
+    form = LoanReturnForm(request.POST or None, reset_allowed=resets.reset_allowed(loan.device))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.loan_return(
+                actor=request.user, loan=loan, note=form.cleaned_data["note"], **form.service_kwargs()
+            )
+        except ValidationError as error:
+            form_errors(form, error)
+        else:
+            messages.success(request, _after_return_message(loan.device, form.cleaned_data))
+            return redirect("relais:loan_list")
+    return render(request, "relais/loan_return.html", {"form": form, "loan": loan, "device": loan.device})
+
+
+def stock_after_return(request, uuid):
+    """A device of the stock waiting for its erasure: reset it here, or send it to a workshop."""
+    device = get_object_or_404(_stock(request.user).filter(state=DeviceState.IN_STOCK), uuid=uuid)
+    if not can_write_for(request.user, device.holder):
+        raise PermissionDenied
+    form = AfterReturnForm(
+        request.POST or None, reset_allowed=resets.reset_allowed(device), allow_later=False
+    )
+    if request.method == "POST" and form.is_valid():
+        kwargs = form.service_kwargs()
+        try:
+            if kwargs["after"] == AfterReturn.RESET:
+                services.device_reset(actor=request.user, device=device, reset=kwargs["reset"])
+            else:
+                services.device_send_to_workshop(
+                    actor=request.user,
+                    device=device,
+                    refurbisher=kwargs["refurbisher"],
+                    reason=_("Effacement des données d'une personne à qui l'appareil avait été remis"),
+                )
+        except ValidationError as error:
+            form_errors(form, error)
+        else:
+            messages.success(request, _after_return_message(device, form.cleaned_data))
+            return redirect("relais:stock")
+    return render(
+        request,
+        "relais/loan_return.html",
+        {"form": form, "device": device, "waiting": blocked_by_custody(Device.objects.filter(pk=device.pk))},
+    )
+
+
+def _after_return_message(device, data):
+    if data["after"] == AfterReturn.RESET:
+        return _("%(device)s est réinitialisé : il peut être remis à une autre personne.") % {
+            "device": device
+        }
+    if data["after"] == AfterReturn.WORKSHOP:
+        return _("%(device)s part à %(workshop)s, qui effacera ses données.") % {
+            "device": device,
+            "workshop": data["refurbisher"].name,
+        }
+    return _(
+        "Retour enregistré : %(device)s est en stock, bloqué jusqu'à l'effacement de ses données "
+        "(réinitialisation vérifiée ou renvoi à un atelier)."
+    ) % {"device": device}
+
+
+def _handover_ready(devices):
+    """Devices that may go to a person now: not those back from someone and not erased since."""
+    return devices.exclude(pk__in=blocked_by_custody(devices))

@@ -103,8 +103,10 @@ def test_loan_screens_lend_list_overdue_and_return(client, staff, relais):
     Loan.objects.filter(pk=loan.pk).update(lent_on="2024-01-01", due_on="2024-02-01")
     page = client.get(reverse("relais:loan_list") + "?voir=en-retard").content.decode()
     assert "en retard" in page and tablet.public_id in page
-    response = client.post(reverse("relais:loan_return", args=[loan.uuid]), {"note": "RAS"}, follow=True)
-    assert "de nouveau en stock" in response.content.decode()
+    response = client.post(
+        reverse("relais:loan_return", args=[loan.uuid]), {"note": "RAS", "after": "later"}, follow=True
+    )
+    assert "bloqué jusqu&#x27;à l&#x27;effacement de ses données" in response.content.decode()
 
 
 def test_return_screen_sends_the_device_back_to_a_workshop(client, staff, buyer, relais):
