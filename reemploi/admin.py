@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -69,9 +70,15 @@ class SiteAdmin(admin.ModelAdmin):
 class PriceCapInline(admin.TabularInline):
     model = PriceCap
     extra = 0
+    can_delete = False
+    exclude = ["recorded_by"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_change_permission(self, request, obj=None):
-        return False  # a cap that changes is a new row with a later date of effect
+        return False  # a cap that changes is a new row with its date of effect (today or later)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(EquipmentCategory)
@@ -82,11 +89,22 @@ class EquipmentCategoryAdmin(admin.ModelAdmin):
 
 @admin.register(PriceCap)
 class PriceCapAdmin(admin.ModelAdmin):
-    list_display = ["category", "amount", "effective_from", "legal_reference"]
+    """Caps are append-only: a change of the law is a new row, from today or later, with its source."""
+
+    list_display = ["category", "amount", "effective_from", "legal_reference", "recorded_at", "recorded_by"]
     list_filter = ["category"]
+    exclude = ["recorded_by"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Departement)

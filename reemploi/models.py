@@ -41,6 +41,38 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise PermissionError(_("Cet historique ne peut pas être supprimé."))
 
 
+class AppendOnlyModel(models.Model):
+    """A record that is written once and never updated nor deleted, through the ORM (here) and in the
+    database (a trigger per table, installed by the owning app's migrations)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(_("Cet enregistrement est en ajout seul : il ne peut pas être modifié."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(_("Cet enregistrement est en ajout seul : il ne peut pas être supprimé."))
+
+
+def validate_not_retroactive(effective_from):
+    """A rule read by date (a cap, a cap policy) takes effect today or later: a new row never changes
+    what past sales were checked against."""
+    if effective_from is not None and effective_from < timezone.localdate():
+        raise ValidationError(
+            {
+                "effective_from": _(
+                    "Une règle prend effet aujourd'hui ou plus tard : elle ne peut pas réécrire ce qui a "
+                    "été vérifié avant (les ventes passées gardent la règle alors en vigueur)."
+                )
+            }
+        )
+
+
 # --- Territories ---------------------------------------------------------------------------------
 
 
@@ -280,14 +312,24 @@ class EquipmentCategory(models.Model):
         return self.caps.filter(effective_from__lte=day).order_by("-effective_from").first()
 
 
-class PriceCap(models.Model):
-    """A solidarity price cap as the law sets it. A change is a new row with a later date of effect."""
+class PriceCap(AppendOnlyModel):
+    """A solidarity price cap as the law sets it. Append-only: a change is a new row with its date of
+    effect (today or later) and its source; rows are never updated nor deleted (ORM and triggers)."""
 
     category = models.ForeignKey(EquipmentCategory, on_delete=models.PROTECT, related_name="caps")
     amount = models.DecimalField(_("plafond TTC (€)"), max_digits=8, decimal_places=2)
     legal_reference = models.CharField(_("texte"), max_length=200)
     effective_from = models.DateField(_("en vigueur à partir du"))
     source_url = models.URLField(_("source"), blank=True)
+    recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("enregistré par"),
+    )
 
     class Meta:
         ordering = ["category", "-effective_from"]
@@ -300,6 +342,10 @@ class PriceCap(models.Model):
 
     def __str__(self):
         return f"{self.category} : {self.amount} € ({self.legal_reference}, {self.effective_from:%d/%m/%Y})"
+
+    def clean(self):
+        if self._state.adding:
+            validate_not_retroactive(self.effective_from)
 
 
 # --- The traced device ---------------------------------------------------------------------------

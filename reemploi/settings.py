@@ -314,6 +314,9 @@ BENEFICIARY_RETENTION_MONTHS = env.int("BENEFICIARY_RETENTION_MONTHS", default=2
 VOUCHER_VALIDITY_DAYS = env.int("VOUCHER_VALIDITY_DAYS", default=90)
 # A loan's default length, in days.
 LOAN_DEFAULT_DAYS = env.int("LOAN_DEFAULT_DAYS", default=30)
+# How many days back a sale may be dated (a sale recorded late, on paper first): never before the
+# device's arrival in the relais' stock, and never before a cap of the decree was in force.
+SALE_BACKDATE_DAYS = env.int("SALE_BACKDATE_DAYS", default=7)
 
 # --- donors ---
 # How long a donor's private tracking link stays valid (a fresh one can be asked for by email).

@@ -7,10 +7,18 @@ from .models import CapPolicy, GuaranteeReturn, Loan, RelaisProfile, Sale, SaleL
 class CapPolicyAdmin(admin.ModelAdmin):
     """Which provenances the decree's caps bind: a change is a new row with a later date of effect."""
 
-    list_display = ["provenance", "is_capped", "effective_from", "note"]
+    list_display = ["provenance", "is_capped", "effective_from", "note", "recorded_at", "recorded_by"]
+    exclude = ["recorded_by"]
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(RelaisProfile)

@@ -6,6 +6,7 @@
 The kernel's generic transition screen and API therefore cannot sell around these rules. Trusted
 internal paths (check_permission=False: the demo, data imports) may record states without a record."""
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reemploi.enums import DeviceState
@@ -33,6 +34,9 @@ def sale_guard(device, to_state, *, sale=None, check_permission=True, **context)
     if problem:
         raise TransitionError(problem, code="not_eligible")
     requests = [rules.LineRequest(line.device, line.price, line.bundle) for line in lines]
+    problems = rules.date_problems(requests, sale.sold_on, timezone.localdate())
+    if problems:
+        raise TransitionError(problems[0], code="sale_date")
     problems = rules.price_problems(requests, sale.sold_on)
     if problems:
         raise TransitionError(problems[0], code="above_cap")

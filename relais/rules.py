@@ -4,15 +4,20 @@ justification of eligibility (a valid check or an unused, unexpired voucher)."""
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Max, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from beneficiaries.dates import add_months
 from beneficiaries.enums import BeneficiaryKind
 from beneficiaries.models import EligibilityCheck, QuotaException, QuotaPolicy, Voucher
-from reemploi.models import EquipmentCategory
+from reemploi.enums import DeviceState
+from reemploi.models import DeviceEvent, EquipmentCategory
 
 from .models import CapPolicy, SaleLine
 
@@ -52,6 +57,63 @@ def cap_for(device, day):
     return cap.amount if cap else None
 
 
+def cap_missing(category, provenance, day):
+    """A category of the decree, a provenance the network caps, and no cap in force on `day` (a date
+    before the decree took effect): such a sale is refused, never read as uncapped."""
+    return category.is_decree_category and provenance_capped(provenance, day) and category.cap_on(day) is None
+
+
+def _missing_cap_problem(device_or_set, category, day):
+    first = category.caps.order_by("effective_from").first()
+    return _(
+        "Aucun plafond du décret n° 2022-1413 n'est en vigueur le %(date)s pour « %(category)s »%(since)s : "
+        "une vente ne peut pas être datée de ce jour (%(device)s)."
+    ) % {
+        "date": day.strftime("%d/%m/%Y"),
+        "category": in_sentence(category.name),
+        "since": _(" (plafond en vigueur depuis le %(d)s)") % {"d": first.effective_from.strftime("%d/%m/%Y")}
+        if first
+        else "",
+        "device": device_or_set,
+    }
+
+
+def date_problems(lines, day, today):
+    """French messages when a sale dated `day` (recorded `today`) is dated too far back, or before a
+    device arrived in the relais' stock. Empty when the date is acceptable."""
+    problems = []
+    limit = settings.SALE_BACKDATE_DAYS
+    if day < today - timedelta(days=limit):
+        problems.append(
+            ngettext(
+                "Une vente se date au plus %(n)s jour avant aujourd'hui : le %(date)s est trop ancien.",
+                "Une vente se date au plus %(n)s jours avant aujourd'hui : le %(date)s est trop ancien.",
+                limit,
+            )
+            % {"n": limit, "date": day.strftime("%d/%m/%Y")}
+        )
+    arrivals = dict(
+        DeviceEvent.objects.filter(device__in=[line.device for line in lines], to_state=DeviceState.IN_STOCK)
+        .values("device_id")
+        .annotate(at=Max("at"))
+        .values_list("device_id", "at")
+    )
+    for line in lines:
+        arrived = arrivals.get(line.device.pk)
+        if arrived is not None and day < timezone.localdate(arrived):
+            problems.append(
+                _(
+                    "%(device)s est entré dans le stock du relais le %(arrived)s : la vente ne peut pas être datée du %(date)s."
+                )
+                % {
+                    "device": line.device,
+                    "arrived": timezone.localdate(arrived).strftime("%d/%m/%Y"),
+                    "date": day.strftime("%d/%m/%Y"),
+                }
+            )
+    return problems
+
+
 @dataclass
 class LineRequest:
     device: object
@@ -69,6 +131,9 @@ def price_problems(lines, day):
             continue
         if line.bundle is not None:
             bundles.setdefault(line.bundle, []).append(line)
+            continue
+        if cap_missing(line.device.category, line.device.provenance, day):
+            problems.append(_missing_cap_problem(line.device, line.device.category, day))
             continue
         cap = cap_for(line.device, day)
         if cap is not None and Decimal(line.price) > cap:
@@ -104,6 +169,9 @@ def price_problems(lines, day):
         total = sum(Decimal(line.price) for line in members)
         capped = any(provenance_capped(line.device.provenance, day) for line in members)
         cap = desktop.cap_on(day) if desktop and capped else None
+        if capped and desktop and cap is None:
+            problems.append(_missing_cap_problem(_("ensemble n° %(n)s") % {"n": number}, desktop, day))
+            continue
         if cap is not None and total > cap.amount:
             problems.append(
                 _(

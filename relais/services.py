@@ -99,6 +99,9 @@ def sale_create(*, actor, relais, beneficiary, lines, payment_method, kind=SaleK
         locked = _lock_stock([line.device for line in lines], relais)
         for line in lines:
             line.device = locked[line.device.pk]
+        problems = rules.date_problems(lines, day, today)
+        if problems:
+            raise ValidationError({"sold_on": problems})
         problem = rules.eligibility_problem(beneficiary, day)
         if problem:
             raise ValidationError(problem)

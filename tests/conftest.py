@@ -2,9 +2,11 @@ import pytest
 from django.core.cache import cache
 
 from reemploi.celery import app as celery_app
+from tests import flush
 from tests.reemploi.factories import OrganisationFactory, member_of
 
 pytest_plugins = ["tests.browser"]
+flush.install()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from reemploi.enums import OrganisationKind
 from reemploi.models import EquipmentCategory, Organisation, PriceCap
@@ -68,14 +69,12 @@ def test_the_seven_decree_categories_and_their_caps():
 @pytest.mark.django_db
 def test_cap_in_force_is_the_latest_by_date_of_effect():
     laptop = EquipmentCategory.objects.get(code="laptop")
+    later = timezone.localdate() + timedelta(days=400)
     PriceCap.objects.create(
-        category=laptop,
-        amount=Decimal("200"),
-        legal_reference="Décret futur",
-        effective_from=date(2027, 1, 1),
+        category=laptop, amount=Decimal("200"), legal_reference="Décret futur", effective_from=later
     )
-    assert laptop.cap_on(date(2026, 12, 31)).amount == Decimal("180")
-    assert laptop.cap_on(date(2027, 1, 1)).amount == Decimal("200")
+    assert laptop.cap_on(later - timedelta(days=1)).amount == Decimal("180")
+    assert laptop.cap_on(later).amount == Decimal("200")
     assert laptop.cap_on(date(2022, 11, 9)) is None  # before the decree
 
 

@@ -59,12 +59,12 @@ def test_cap_boundaries_per_category(staff, relais, code, accepted, refused):
 
 
 def test_cap_in_force_on_the_sale_date_applies(staff, relais):
-    """A later PriceCap row (here 160 € from yesterday) binds sales from its date; earlier sales keep the old cap."""
+    """A later PriceCap row (here 160 € from today) binds sales from its date; earlier sales keep the old cap."""
     PriceCap.objects.create(
         category=category("laptop"),
         amount=Decimal("160"),
         legal_reference="Décret futur (test)",
-        effective_from=timezone.localdate() - timedelta(days=1),
+        effective_from=timezone.localdate(),
     )
     today_buyer = CheckFactory(beneficiary=BeneficiaryFactory(relais=relais)).beneficiary
     with pytest.raises(ValidationError, match="plafond légal de 160,00 €"):
@@ -104,7 +104,9 @@ def test_screen_alone_capped_at_30(staff, buyer, relais):
 
 
 def test_uncapped_provenance_follows_the_network_policy(staff, buyer, relais):
-    CapPolicy.objects.create(provenance=Provenance.COMPANY, is_capped=False, effective_from=date(2024, 1, 1))
+    CapPolicy.objects.create(
+        provenance=Provenance.COMPANY, is_capped=False, effective_from=timezone.localdate()
+    )
     company = stock_device(relais, "laptop", provenance=Provenance.COMPANY)
     public = stock_device(relais, "laptop", provenance=Provenance.PUBLIC)
     sale = sell(staff, buyer, (company, "250"))
