@@ -59,18 +59,38 @@ class AppendOnlyModel(models.Model):
         raise PermissionError(_("Cet enregistrement est en ajout seul : il ne peut pas être supprimé."))
 
 
-def validate_not_retroactive(effective_from):
-    """A rule read by date (a cap, a cap policy) takes effect today or later: a new row never changes
-    what past sales were checked against."""
-    if effective_from is not None and effective_from < timezone.localdate():
-        raise ValidationError(
-            {
-                "effective_from": _(
-                    "Une règle prend effet aujourd'hui ou plus tard : elle ne peut pas réécrire ce qui a "
-                    "été vérifié avant (les ventes passées gardent la règle alors en vigueur)."
-                )
-            }
-        )
+class DatedRule(AppendOnlyModel):
+    """A rule read by date (a cap, a cap policy): append-only, and a new row takes effect today or
+    later, so that it never changes what past sales were checked against. Who recorded it, and when."""
+
+    effective_from = models.DateField(_("en vigueur à partir du"))
+    recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("enregistré par"),
+    )
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        if (
+            self._state.adding
+            and self.effective_from is not None
+            and self.effective_from < timezone.localdate()
+        ):
+            raise ValidationError(
+                {
+                    "effective_from": _(
+                        "Une règle prend effet aujourd'hui ou plus tard : elle ne peut pas réécrire ce qui "
+                        "a été vérifié avant (les ventes passées gardent la règle alors en vigueur)."
+                    )
+                }
+            )
 
 
 # --- Territories ---------------------------------------------------------------------------------
@@ -312,24 +332,14 @@ class EquipmentCategory(models.Model):
         return self.caps.filter(effective_from__lte=day).order_by("-effective_from").first()
 
 
-class PriceCap(AppendOnlyModel):
+class PriceCap(DatedRule):
     """A solidarity price cap as the law sets it. Append-only: a change is a new row with its date of
     effect (today or later) and its source; rows are never updated nor deleted (ORM and triggers)."""
 
     category = models.ForeignKey(EquipmentCategory, on_delete=models.PROTECT, related_name="caps")
     amount = models.DecimalField(_("plafond TTC (€)"), max_digits=8, decimal_places=2)
     legal_reference = models.CharField(_("texte"), max_length=200)
-    effective_from = models.DateField(_("en vigueur à partir du"))
     source_url = models.URLField(_("source"), blank=True)
-    recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now, editable=False)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("enregistré par"),
-    )
 
     class Meta:
         ordering = ["category", "-effective_from"]
@@ -342,10 +352,6 @@ class PriceCap(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.category} : {self.amount} € ({self.legal_reference}, {self.effective_from:%d/%m/%Y})"
-
-    def clean(self):
-        if self._state.adding:
-            validate_not_retroactive(self.effective_from)
 
 
 # --- The traced device ---------------------------------------------------------------------------

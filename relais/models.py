@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from reemploi.enums import Provenance
-from reemploi.models import AppendOnlyModel, validate_not_retroactive
+from reemploi.models import DatedRule
 
 from .enums import SERVICE_SOLIDARITY_EQUIPMENT, PaymentMethod, ReturnRemedy, SaleKind
 
@@ -104,7 +104,7 @@ class RelaisProfile(models.Model):
 # --- Cap policy ----------------------------------------------------------------------------------
 
 
-class CapPolicy(AppendOnlyModel):
+class CapPolicy(DatedRule):
     """Which provenances the decree's caps bind, as the network decides. The law binds equipment given
     by public bodies; networks such as LaCollecte.tech cap everything, which is the default: with no
     row for a provenance, its devices are capped. Append-only: a change is a new row with its date of
@@ -112,17 +112,7 @@ class CapPolicy(AppendOnlyModel):
 
     provenance = models.CharField(_("provenance"), max_length=20, choices=Provenance.choices)
     is_capped = models.BooleanField(_("plafonné"), default=True)
-    effective_from = models.DateField(_("en vigueur à partir du"))
     note = models.CharField(_("décision et motif"), max_length=255, blank=True)
-    recorded_at = models.DateTimeField(_("enregistré le"), default=timezone.now, editable=False)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("enregistré par"),
-    )
 
     class Meta:
         ordering = ["provenance", "-effective_from"]
@@ -140,10 +130,6 @@ class CapPolicy(AppendOnlyModel):
     def __str__(self):
         state = _("plafonné") if self.is_capped else _("non plafonné")
         return f"{self.get_provenance_display()} : {state} ({self.effective_from:%d/%m/%Y})"
-
-    def clean(self):
-        if self._state.adding:
-            validate_not_retroactive(self.effective_from)
 
 
 # --- Sales ---------------------------------------------------------------------------------------

@@ -48,7 +48,12 @@ def _lock_stock(devices, relais):
         .order_by("pk")
     }
     for device in locked.values():
-        if device.holder_id != relais.pk or device.state != DeviceState.IN_STOCK:
+        if device.holder_id != relais.pk:
+            raise ValidationError(
+                _("%(device)s n'est pas dans le stock de %(relais)s.")
+                % {"device": device, "relais": relais.name}
+            )
+        if device.state != DeviceState.IN_STOCK:
             raise ValidationError(
                 _("%(device)s n'est plus disponible au relais (état : %(state)s).")
                 % {"device": device, "state": device.get_state_display().lower()}

@@ -55,6 +55,20 @@ def a_reset(**fields):
     return FactoryReset(**{**values, **fields})
 
 
+def reset_form(**overrides):
+    """The return screen's fields for a verified reset done a few minutes ago (None leaves one out)."""
+    now = timezone.localtime()
+    data = {
+        "after": AfterReturn.RESET,
+        "started_at": (now - timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M"),
+        "ended_at": (now - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M"),
+        "encryption_confirmed": "on",
+        "verified": "on",
+        **overrides,
+    }
+    return {name: value for name, value in data.items() if value is not None}
+
+
 def test_a_returned_laptop_is_lent_to_nobody_else_before_its_erasure(staff, relais, buyer):
     laptop = erased_stock_device(relais)
     lend_and_return(staff, relais, laptop)
@@ -238,17 +252,7 @@ def test_resetting_a_phone_from_the_return_screen(client, staff, relais, buyer):
     first = CheckFactory(beneficiary=BeneficiaryFactory(relais=relais)).beneficiary
     loan = services.loan_create(actor=staff, relais=relais, device=phone, beneficiary=first)
     client.force_login(staff)
-    now = timezone.localtime()
-    response = client.post(
-        reverse("relais:loan_return", args=[loan.uuid]),
-        {
-            "after": AfterReturn.RESET,
-            "started_at": (now - timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M"),
-            "ended_at": (now - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M"),
-            "encryption_confirmed": "on",
-            "verified": "on",
-        },
-    )
+    response = client.post(reverse("relais:loan_return", args=[loan.uuid]), reset_form())
     assert response.status_code == 302
     assert not blocked_by_custody(Device.objects.filter(pk=phone.pk))
 
@@ -258,15 +262,8 @@ def test_a_reset_refused_on_the_return_screen_says_why_and_keeps_the_loan_open(c
     first = CheckFactory(beneficiary=BeneficiaryFactory(relais=relais)).beneficiary
     loan = services.loan_create(actor=staff, relais=relais, device=phone, beneficiary=first)
     client.force_login(staff)
-    now = timezone.localtime()
     response = client.post(
-        reverse("relais:loan_return", args=[loan.uuid]),
-        {
-            "after": AfterReturn.RESET,
-            "started_at": (now - timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M"),
-            "ended_at": (now - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M"),
-            "verified": "on",
-        },
+        reverse("relais:loan_return", args=[loan.uuid]), reset_form(encryption_confirmed=None)
     )
     assert response.status_code == 200
     assert "chiffrement" in html.unescape(response.content.decode())
