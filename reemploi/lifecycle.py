@@ -1,4 +1,6 @@
-"""The device's lifecycle: one transition table, one guarded service, one history.
+"""The device's lifecycle: one transition table, one guarded service, one history — the kernel's one
+lifecycle mechanism (`reemploi.workflow.Lifecycle`) configured for the traced device, whose history row
+is its own `DeviceEvent` (holder after the move, the record that caused it).
 
 Apps add guards for the states they own (the refurbishers' sanitisation guard on `ready` and
 `in_transit`, the relais' sale guard on `sold`) with `register_guard`, from their AppConfig.ready(),
@@ -12,16 +14,18 @@ them (`register_sanitisation_proof`). With none registered, every such handover 
 internal paths (`check_permission=False`) are held to it too: nothing may hand a previous person's data
 to the next one."""
 
-from collections import defaultdict
-
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .enums import DeviceState as S
 from .models import Device, DeviceEvent
+from .workflow import Lifecycle, TransitionError, TransitionForbidden
+
+__all__ = ["TransitionError", "TransitionForbidden", "DEVICE", "device_transition", "devices_transition"]
 
 TRANSITIONS: dict[str, set[str]] = {
     S.EXPECTED: {S.COLLECTED, S.RECEIVED, S.LOST},
@@ -50,30 +54,7 @@ DISTRIBUTED_STATES = {S.SOLD, S.LENT, S.GIVEN}
 HANDOVER_STATES = DISTRIBUTED_STATES
 
 
-class TransitionError(Exception):
-    """A forbidden or refused transition. Its message is meant for the user, in French."""
-
-    def __init__(self, message, code="invalid_transition"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-class TransitionForbidden(TransitionError):
-    def __init__(self, message):
-        super().__init__(message, code="forbidden")
-
-
-_guards = defaultdict(list)
 _sanitisation_proofs = []
-
-
-def register_guard(to_state, guard):
-    """`guard(device, to_state, **context)` raises TransitionError to refuse the transition. The
-    context holds `actor`, `holder`, `check_permission` (False on trusted internal paths such as the
-    demo) and whatever the caller passed to device_transition."""
-    if guard not in _guards[to_state]:
-        _guards[to_state].append(guard)
 
 
 def register_sanitisation_proof(check):
@@ -132,13 +113,51 @@ def check_custody(device, to_state):
         )
 
 
+def _device_permission(actor, locked, to_state, *, note="", **context):
+    """Refurbisher staff move what their workshop holds up to `in_transit`; relais staff receive and
+    distribute what their relais holds; the coordinator anything, giving a reason for another's device."""
+    from .permissions import can_transition, is_coordinator, organisation_ids
+
+    if actor is None or not can_transition(actor, locked, to_state):
+        raise TransitionForbidden(
+            _("Vous n'avez pas le droit de faire passer cet appareil à « %(to)s ».")
+            % {"to": _label(to_state)}
+        )
+    if is_coordinator(actor) and locked.holder_id not in organisation_ids(actor) and not note.strip():
+        raise TransitionError(
+            _("En tant que coordination, indiquez la raison de ce changement."), code="note_required"
+        )
+
+
+def _device_log(device, from_state, to_state, *, actor, organisation, note, at, cause=None, **context):
+    event = _event(device, from_state, to_state, actor, organisation, note, cause, at)
+    event.save()
+    return event
+
+
+DEVICE = Lifecycle(
+    name="device",
+    model=Device,
+    transitions=TRANSITIONS,
+    field="state",
+    changed_at_field="state_changed_at",
+    permission=_device_permission,
+    log=_device_log,
+    checks=[check_custody],
+    select_related=("holder", "category"),
+    subject=gettext_lazy("un appareil"),
+)
+
+
+def register_guard(to_state, guard):
+    """`guard(device, to_state, **context)` raises TransitionError to refuse the transition. The
+    context holds `actor`, `holder`, `check_permission` (False on trusted internal paths such as the
+    demo) and whatever the caller passed to device_transition."""
+    DEVICE.register_guard(to_state, guard)
+
+
 def allowed_targets(state):
-    return TRANSITIONS.get(state, set())
-
-
-def check_guards(device, to_state, **context):
-    for guard in _guards.get(to_state, ()):
-        guard(device, to_state, **context)
+    return DEVICE.targets(state)
 
 
 def _label(state):
@@ -171,34 +190,21 @@ def device_transition(
     at=None,
     **guard_context,
 ):
-    """Move a device to `to_state`, atomically: lock the row, check the table, the actor's right and
-    the guards, save, and append a history row. Returns the locked, updated device."""
-    with transaction.atomic():
-        locked = Device.objects.select_for_update().select_related("holder", "category").get(pk=device.pk)
-        from_state = locked.state
-        _check(locked, to_state, actor, note, holder, check_permission, guard_context)
-        now = at or timezone.now()
-        locked.state = to_state
-        locked.state_changed_at = now
-        if holder is not None:
-            locked.holder = holder
-        locked.save(update_fields=["state", "state_changed_at", "holder"])
-        _log(
-            locked,
-            from_state,
-            to_state,
-            actor=actor,
-            organisation=organisation,
-            note=note,
-            cause=cause,
-            at=now,
-        )
-    device.state, device.state_changed_at, device.holder = (
-        locked.state,
-        locked.state_changed_at,
-        locked.holder,
+    """Move a device to `to_state`, atomically: lock the row, check the table, custody, the actor's
+    right and the guards, save, and append a history row. Returns the locked, updated device."""
+    return DEVICE.move(
+        device,
+        to_state,
+        actor=actor,
+        organisation=organisation,
+        note=note,
+        at=at,
+        check_permission=check_permission,
+        fields={"holder": holder} if holder is not None else None,
+        holder=holder,
+        cause=cause,
+        **guard_context,
     )
-    return locked
 
 
 def devices_transition(*, moves, to_state, actor, organisation=None, note="", check_permission=True):
@@ -219,43 +225,14 @@ def devices_transition(*, moves, to_state, actor, organisation=None, note="", ch
         events = []
         for device, cause in moves:
             current = locked[device.pk]
-            _check(current, to_state, actor, note, None, check_permission, {})
+            DEVICE.check(
+                current, to_state, actor=actor, check_permission=check_permission, note=note, holder=None
+            )
             events.append(_event(current, current.state, to_state, actor, organisation, note, cause, now))
         Device.objects.filter(pk__in=locked).update(state=to_state, state_changed_at=now)
         DeviceEvent.objects.bulk_create(events)
     for device, _cause in moves:
         device.state, device.state_changed_at = to_state, now
-
-
-def _check(locked, to_state, actor, note, holder, check_permission, guard_context):
-    from .permissions import can_transition, is_coordinator
-
-    from_state = locked.state
-    if to_state not in allowed_targets(from_state):
-        raise TransitionError(
-            _("Transition impossible : un appareil « %(from)s » ne peut pas passer à « %(to)s ».")
-            % {"from": _label(from_state), "to": _label(to_state)}
-        )
-    check_custody(locked, to_state)
-    if check_permission:
-        if actor is None or not can_transition(actor, locked, to_state):
-            raise TransitionForbidden(
-                _("Vous n'avez pas le droit de faire passer cet appareil à « %(to)s ».")
-                % {"to": _label(to_state)}
-            )
-        if is_coordinator(actor) and locked.holder_id not in _actor_org_ids(actor) and not note.strip():
-            raise TransitionError(
-                _("En tant que coordination, indiquez la raison de ce changement."), code="note_required"
-            )
-    check_guards(
-        locked, to_state, actor=actor, holder=holder, check_permission=check_permission, **guard_context
-    )
-
-
-def _actor_org_ids(actor):
-    from .permissions import organisation_ids
-
-    return organisation_ids(actor)
 
 
 def _log(device, from_state, to_state, *, actor, organisation, note, cause, at):

@@ -656,3 +656,43 @@ class DocumentCounter(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.year}: {self.last}"
+
+
+class StatusChange(AppendOnlyModel):
+    """One row per status change of a record whose lifecycle has no history of its own (shipments,
+    DEEE lots, collections, parts, access requests…): written by `reemploi.workflow`, never updated
+    nor deleted (ORM and triggers)."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    lifecycle = models.CharField(_("cycle de vie"), max_length=40)
+    from_status = models.CharField(_("de"), max_length=30, blank=True)
+    to_status = models.CharField(_("vers"), max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pour le compte de"),
+    )
+    at = models.DateTimeField(_("le"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("changement de statut")
+        verbose_name_plural = _("changements de statut")
+        indexes = [models.Index(fields=["content_type", "object_id", "at"], name="status_change_record_idx")]
+
+    def __str__(self):
+        return f"{self.lifecycle} {self.object_id}: {self.from_status or '∅'} → {self.to_status}"

@@ -9,4 +9,4 @@ def _kernel_lifecycle_without_app_guards(monkeypatch):
 
     from reemploi import lifecycle
 
-    monkeypatch.setattr(lifecycle, "_guards", defaultdict(list))
+    monkeypatch.setattr(lifecycle.DEVICE, "guards", defaultdict(list))

@@ -8,6 +8,8 @@ from django.db import connection
 EXPECTED = {
     "sqlite": {
         "reemploi_pricecap_no_update",
+        "reemploi_statuschange_no_update",
+        "reemploi_statuschange_no_delete",
         "reemploi_pricecap_no_delete",
         "reemploi_pricecap_not_retroactive",
         "relais_cappolicy_no_update",
@@ -23,6 +25,8 @@ EXPECTED = {
     "postgresql": {
         "reemploi_deviceevent_append_only",
         "reemploi_pricecap_append_only",
+        "reemploi_statuschange_append_only",
+        "reemploi_statuschange_no_truncate",
         "reemploi_pricecap_no_truncate",
         "reemploi_pricecap_not_retroactive",
         "relais_cappolicy_append_only",

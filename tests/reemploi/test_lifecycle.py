@@ -131,9 +131,9 @@ def test_registered_guard_refuses_and_changes_nothing(refurbisher, refurbisher_o
         with pytest.raises(TransitionError, match="Pas de Lenovo"):
             device_transition(device=device, to_state=DeviceState.PARTS, actor=refurbisher)
     finally:
-        from reemploi.lifecycle import _guards
+        from reemploi.lifecycle import DEVICE
 
-        _guards["parts"].remove(no_lenovo)
+        DEVICE.guards["parts"].remove(no_lenovo)
     device.refresh_from_db()
     assert device.state == DeviceState.RECEIVED
 
@@ -188,9 +188,9 @@ def test_devices_transition_moves_nothing_when_one_is_refused(refurbisher, refur
                 actor=refurbisher,
             )
     finally:
-        from reemploi.lifecycle import _guards
+        from reemploi.lifecycle import DEVICE
 
-        _guards["audited"].remove(no_lenovo)
+        DEVICE.guards["audited"].remove(no_lenovo)
     for device in [*devices, odd]:
         device.refresh_from_db()
         assert device.state in (DeviceState.RECEIVED, DeviceState.READY)
