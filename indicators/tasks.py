@@ -2,26 +2,22 @@ import logging
 
 from celery import shared_task
 
+from reemploi.celery import RetryThenFail
+
 from . import services
 from .models import SnapshotRun
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=2, default_retry_delay=300)
+@shared_task(bind=True, base=RetryThenFail, max_retries=2, default_retry_delay=300)
 def compute_snapshots(self, run_id):
-    """Compute one requested run (a département, or all of them). Safe to run twice."""
-    try:
-        services.snapshots_compute(run_id=run_id)
-    except SnapshotRun.DoesNotExist:
+    """Compute one requested run (a département, or all of them). Safe to run twice; a run that
+    failed for good shows as failed and can be requested again."""
+    if not SnapshotRun.objects.filter(pk=run_id).exists():
         logger.warning("Indicator run %s no longer exists", run_id)
-    except Exception as exc:
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            # Eagerly (no broker) the page that asked must not fail: the run shows as failed and
-            # can be requested again.
-            logger.exception("Indicator run %s failed", run_id)
-            return
-        raise self.retry(exc=exc) from exc
+        return
+    self.attempt(lambda: services.snapshots_compute(run_id=run_id), label=f"Indicator run {run_id}")
 
 
 @shared_task(acks_late=True)

@@ -26,8 +26,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .enums import DocumentStatus
-from .models import Document, DocumentCounter
+from .models import Document
 from .queue import enqueue_on_commit
+from .sequences import sequence_next
 
 logger = logging.getLogger(__name__)
 
@@ -208,13 +209,9 @@ def _allocate_number(document_id):
         if document.number:
             return document
         kind = get_kind(document.kind)
-        year = timezone.localdate().year
-        counter, _created = DocumentCounter.objects.get_or_create(kind=document.kind, year=year)
-        counter = DocumentCounter.objects.select_for_update().get(pk=counter.pk)
-        counter.last += 1
-        counter.save(update_fields=["last"])
-        document.year, document.sequence = year, counter.last
-        document.number = f"{kind.prefix}-{year}-{counter.last:06d}"
+        year, sequence = sequence_next(document.kind)
+        document.year, document.sequence = year, sequence
+        document.number = f"{kind.prefix}-{year}-{sequence:06d}"
         document.save(update_fields=["year", "sequence", "number"])
         return document
 

@@ -1,29 +1,22 @@
-import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
 
 from . import documents
+from .celery import RetryThenFail
 from .enums import DocumentStatus
 from .queue import enqueue
 
-logger = logging.getLogger(__name__)
 
-
-@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=10)
+@shared_task(bind=True, base=RetryThenFail, max_retries=5, default_retry_delay=10)
 def generate_document(self, document_id):
     """Generate one document. Safe to run twice: numbering and issuing happen once."""
-    try:
-        documents.document_generate(document_id)
-    except Exception as exc:
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            # Eagerly (no broker) the request that asked for it must not fail: the document is
-            # shown as failed and can be requested again.
-            logger.exception("Document %s could not be generated", document_id)
-            documents.document_mark_failed(document_id, exc)
-            return
-        raise self.retry(exc=exc) from exc
+    self.attempt(
+        lambda: documents.document_generate(document_id),
+        label=f"Document {document_id}",
+        on_failure=lambda exc: documents.document_mark_failed(document_id, exc),
+    )
 
 
 @shared_task
